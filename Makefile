@@ -1,0 +1,150 @@
+# sgdescape — two commands do everything on a fresh machine:
+#   make report   set up, fetch data, run every notebook, write reports/ (HTML + JSON)
+#   make test     set up, go vet, go test, execute every notebook at quick scale, check the reports
+# Other targets: make lab, make data, make bench, make fuzz, make clean.
+# Set-up is idempotent: a second run skips what is already installed.
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT     := $(abspath .)
+VENV     := $(ROOT)/.venv
+PY       := $(VENV)/bin/python
+TOOLS    := $(ROOT)/.tools
+TOOLBIN  := $(TOOLS)/bin
+SCALE    ?= quick
+REPORTS  ?= reports
+FUZZTIME ?= 20s
+GO_MIN   := 1.26
+
+GONB_VERSION      := v0.11.1
+GOIMPORTS_VERSION := v0.52.0
+MATHJAX_VERSION   := 2.7.9
+MATHJAX_SHA256    := 7131e739848edc14aa661a5516995866b81a477fab8b039d7cc324930e71f786
+
+export PATH := $(TOOLBIN):$(PATH)
+export JUPYTER_DATA_DIR := $(VENV)/share/jupyter
+export GOFLAGS := -buildvcs=false
+# The module proxy refuses GoNB's version list; resolve from the local module cache first.
+GOPROXY_LOCAL = file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)
+
+.PHONY: help setup check-tools apt venv gotools kernel mathjax data report test test-go test-notebooks test-runner lab bench fuzz clean
+
+help:
+	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------- set-up
+check-tools:
+	@command -v go >/dev/null || { echo "error: Go is not installed. Install Go $(GO_MIN) or newer from https://go.dev/dl/ and put it on PATH."; exit 1; }
+	@v=$$(go env GOVERSION | sed 's/^go//'); if [ "$$(printf '%s\n' "$(GO_MIN)" "$$v" | sort -V | head -1)" != "$(GO_MIN)" ]; then echo "error: Go $$v is too old; sgdescape needs Go $(GO_MIN) or newer (https://go.dev/dl/)."; exit 1; fi
+	@command -v python3 >/dev/null || { echo "error: python3 is not installed. Install Python 3.10+ (Debian: apt-get install python3 python3-venv)."; exit 1; }
+	@python3 -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: Python 3.10+ with the venv module is required (Debian: apt-get install python3-venv)."; exit 1; }
+	@command -v git >/dev/null || { echo "error: git is not installed (Debian: apt-get install git)."; exit 1; }
+
+# System packages: Chromium (the report check renders MathJax headless) and
+# Fashion-MNIST (Debian's dataset-fashion-mnist). Installed with apt-get when run as root.
+APT_PKGS := chromium dataset-fashion-mnist
+apt: $(TOOLS)/apt.stamp
+$(TOOLS)/apt.stamp:
+	@mkdir -p $(TOOLS)
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
+	 if [ -n "$$missing" ]; then \
+	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	     echo "==> apt-get install$$missing"; \
+	     apt-get update -qq || { echo "error: apt-get update failed; is the Debian package mirror reachable?"; exit 1; }; \
+	     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || { echo "error: could not install$$missing with apt-get"; exit 1; }; \
+	   else \
+	     echo "error: missing system packages:$$missing. Install them (Debian/Ubuntu: sudo apt-get install$$missing) and rerun."; exit 1; \
+	   fi; \
+	 fi
+	@touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements-dev.txt | check-tools
+	@echo "==> Python environment in .venv (requirements-dev.txt)"
+	@[ -x $(PY) ] || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt || { echo "error: pip could not install requirements-dev.txt; is PyPI reachable (or PIP_INDEX_URL set)?"; exit 1; }
+	@touch $@
+
+gotools: $(TOOLBIN)/gonb $(TOOLBIN)/goimports
+$(TOOLBIN)/gonb: | check-tools
+	@echo "==> GoNB $(GONB_VERSION) into .tools/bin"
+	@go mod download github.com/janpfeifer/gonb@$(GONB_VERSION) || { echo "error: cannot download GoNB from the Go module proxy ($$(go env GOPROXY))"; exit 1; }
+	@GOBIN=$(TOOLBIN) GOPROXY="$(GOPROXY_LOCAL)" go install github.com/janpfeifer/gonb@$(GONB_VERSION)
+$(TOOLBIN)/goimports: | check-tools
+	@echo "==> goimports $(GOIMPORTS_VERSION) into .tools/bin"
+	@GOBIN=$(TOOLBIN) GOPROXY="$(GOPROXY_LOCAL)" go install golang.org/x/tools/cmd/goimports@$(GOIMPORTS_VERSION) || { echo "error: cannot install goimports from the Go module proxy"; exit 1; }
+
+# Two kernel specs inside the venv's Jupyter data directory (never the user's
+# global one): "gonb" for JupyterLab, "gonb_raw" (plain-text errors) for the runner.
+KERNELS := $(VENV)/share/jupyter/kernels
+kernel: $(KERNELS)/gonb_raw/kernel.json
+$(KERNELS)/gonb_raw/kernel.json: $(VENV)/.installed $(TOOLBIN)/gonb $(TOOLBIN)/goimports
+	@echo "==> registering the GoNB kernel in .venv"
+	@$(TOOLBIN)/gonb --install --force_deps >/dev/null 2>&1 || { echo "error: gonb --install failed"; exit 1; }
+	@mkdir -p $(KERNELS)/gonb_raw
+	@$(PY) -c 'import json,sys; k=json.load(open(sys.argv[1])); k["argv"].append("--raw_error"); k["display_name"]="Go (gonb, raw errors)"; json.dump(k, open(sys.argv[2], "w"))' $(KERNELS)/gonb/kernel.json $@
+
+# MathJax 2.7 (the version nbconvert's templates configure), served from
+# reports/mathjax so that reports render equations offline.
+mathjax: $(REPORTS)/mathjax/MathJax.js
+$(TOOLS)/mathjax-$(MATHJAX_VERSION).tgz:
+	@mkdir -p $(TOOLS)
+	@command -v npm >/dev/null || { echo "error: npm is needed once to fetch MathJax (Debian: apt-get install npm)"; exit 1; }
+	@cd $(TOOLS) && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null || { echo "error: cannot fetch mathjax@$(MATHJAX_VERSION) from the npm registry"; exit 1; }
+	@echo "$(MATHJAX_SHA256)  $@" | sha256sum -c --quiet - || { echo "error: mathjax tarball checksum mismatch"; rm -f $@; exit 1; }
+$(REPORTS)/mathjax/MathJax.js: $(TOOLS)/mathjax-$(MATHJAX_VERSION).tgz
+	@echo "==> MathJax $(MATHJAX_VERSION) into $(REPORTS)/mathjax"
+	@rm -rf $(REPORTS)/mathjax $(TOOLS)/mathjax && mkdir -p $(TOOLS)/mathjax $(REPORTS)/mathjax
+	@tar -xzf $< -C $(TOOLS)/mathjax
+	@cd $(TOOLS)/mathjax/package && cp -r --parents MathJax.js LICENSE config/TeX-AMS_CHTML-full.js extensions \
+	   jax/input/TeX jax/output/CommonHTML jax/element fonts/HTML-CSS/TeX/woff localization/en $(ROOT)/$(REPORTS)/mathjax/
+	@rm -rf $(TOOLS)/mathjax
+
+setup: apt venv gotools kernel mathjax
+
+# ---------------------------------------------------------------- data
+data: setup
+	@go run ./cmd/sgdescape data fetch
+
+# ---------------------------------------------------------------- the main job
+report: setup data
+	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/"
+	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS)
+
+# ---------------------------------------------------------------- tests
+TEST_REPORTS := $(TOOLS)/test-reports
+test: setup data test-go test-notebooks test-runner
+
+test-go:
+	@echo "==> go vet ./..."
+	@go vet ./...
+	@echo "==> go test ./..."
+	@go test -count=1 ./...
+	@echo "==> fuzzing each parser for $(FUZZTIME)"
+	@$(MAKE) --no-print-directory fuzz
+
+test-notebooks: mathjax
+	@echo "==> executing every notebook at quick scale (scratch reports in .tools/test-reports)"
+	@rm -rf $(TEST_REPORTS) && mkdir -p $(TEST_REPORTS) && cp -r $(REPORTS)/mathjax $(TEST_REPORTS)/
+	@$(PY) notebooks/tools/nbrun.py --scale quick --out $(TEST_REPORTS)
+
+test-runner:
+	@echo "==> runner and report checks (pytest)"
+	@SGDESCAPE_TEST_REPORTS=$(TEST_REPORTS) $(PY) -m pytest -q notebooks/tools
+
+lab: setup data
+	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench:
+	@go test -run '^$$' -bench . -benchtime 3x ./...
+
+FUZZ_TARGETS :=
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "   fuzz $$name ($$pkg)"; go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+clean:
+	rm -rf $(REPORTS) $(TOOLS)/test-reports

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Execute sgdescape's Go notebooks headless and export their HTML reports.
+
+Used by `make report` (reports/) and `make test` (a scratch directory). For each
+notebook it:
+
+* runs every cell under the GoNB kernel with a per-cell timeout, from the
+  notebooks/ directory, with SGDESCAPE_SCALE and SGDESCAPE_KEYFIGURES set;
+* fails the notebook when a cell fails -- including a Go panic or os.Exit,
+  which GoNB reports only as "exit status N" on stderr while nbclient itself
+  carries on -- naming the notebook, the cell number and the cell's first line;
+* on success writes <out>/<name>.html (plots embedded, MathJax served from
+  <out>/mathjax) and checks that the notebook wrote <out>/<name>.json;
+* on failure removes any earlier <out>/<name>.html/.json, so that nothing
+  stale looks like success, and writes <out>/failed/<name>.html instead;
+* writes <out>/index.html and <out>/index.json (status, wall time, scale,
+  backend, git revision per notebook).
+
+Exit status: 0 when every notebook succeeded, 1 otherwise, 2 on bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+
+EXIT_STATUS = re.compile(r"^exit status (\d+)\s*$", re.MULTILINE)
+PANIC = re.compile(r"^(panic: |fatal error: )", re.MULTILINE)
+MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+
+
+class CellFailure(Exception):
+    """A cell failed; the message names the notebook, cell and reason."""
+
+
+def first_line(src: str) -> str:
+    for line in src.splitlines():
+        if line.strip() and line.strip() != "%%":
+            return line.strip()[:100]
+    return "(empty cell)"
+
+
+def failure_in_outputs(cell) -> str | None:
+    """Return the reason a GoNB cell failed, or None when it succeeded."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return f"{out.get('ename', 'error')}: {out.get('evalue', '')}".strip()
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            text = out.get("text", "")
+            m = EXIT_STATUS.search(text)
+            if m and m.group(1) != "0":
+                return f"the cell's Go program ended with exit status {m.group(1)}"
+            if PANIC.search(text):
+                return "the cell's Go program panicked: " + PANIC.search(text).string.strip().splitlines()[0][:300]
+    return None
+
+
+def stderr_tail(cell, n=15) -> str:
+    lines = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            lines += out.get("text", "").splitlines()
+        if out.get("output_type") == "error":
+            lines += [re.sub(r"\x1b\[[0-9;]*m", "", l) for l in out.get("traceback", [])]
+    return "\n".join(lines[-n:])
+
+
+class GoNBClient(NotebookClient):
+    """NotebookClient that stops at the first failing GoNB cell and reports progress."""
+
+    def __init__(self, nb, name: str, progress, kernel_log, **kw):
+        super().__init__(nb, **kw)
+        self.sg_log = kernel_log
+        self.sg_name = name
+        self.sg_progress = progress
+        self.sg_ncode = sum(1 for c in nb.cells if c.cell_type == "code")
+        self.sg_done = 0
+
+    async def async_start_new_kernel(self, **kwargs):
+        # The kernel's own log (compilation commands, klog lines) goes to a file, not the console.
+        kwargs.setdefault("stderr", self.sg_log)
+        kwargs.setdefault("stdout", self.sg_log)
+        return await super().async_start_new_kernel(**kwargs)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type == "code":
+            self.sg_progress(self.sg_name, self.sg_done + 1, self.sg_ncode, first_line(cell.source))
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError as e:
+            raise CellFailure(f"{self.sg_name}, cell {cell_index + 1} ({first_line(cell.source)!r}): "
+                              f"timed out after {self.timeout} s") from e
+        except CellExecutionError as e:
+            detail = [l for l in re.sub(r"\x1b\[[0-9;]*m", "", getattr(e, "evalue", "") or str(e)).splitlines() if l.strip()]
+            raise CellFailure(f"{self.sg_name}, cell {cell_index + 1} ({first_line(cell.source)!r}): "
+                              f"{getattr(e, 'ename', 'error')}: " + "\n".join(detail[:8])) from e
+        if cell.cell_type == "code":
+            self.sg_done += 1
+            reason = failure_in_outputs(cell)
+            if reason:
+                tail = stderr_tail(cell)
+                raise CellFailure(f"{self.sg_name}, cell {cell_index + 1} ({first_line(cell.source)!r}): {reason}"
+                                  + (f"\n--- end of the cell's stderr ---\n{tail}" if tail else ""))
+        return cell
+
+
+def git_revision(root: Path) -> str:
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def write_atomic(path: Path, data: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-" + path.name)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def export_html(nb, title: str, banner: str | None = None) -> str:
+    exporter = HTMLExporter(template_name="lab")
+    exporter.mathjax_url = MATHJAX_URL
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    if banner:
+        body = re.sub(r"(<body[^>]*>)", r"\1" + banner, body, count=1)
+    return body
+
+
+def progress_printer(index: int, total: int, start: float):
+    def p(name, cell, ncells, line):
+        el = time.monotonic() - start
+        print(f"[{index}/{total}] {name}: cell {cell}/{ncells} ({el:5.0f} s) {line}", flush=True)
+    return p
+
+
+def run_notebook(path: Path, out: Path, scale: str, timeout: int, kernel: str, index: int, total: int) -> dict:
+    name = path.stem
+    html_path, json_path = out / f"{name}.html", out / f"{name}.json"
+    failed_path = out / "failed" / f"{name}.html"
+    for p in (html_path, json_path, failed_path):
+        p.unlink(missing_ok=True)
+    os.environ["SGDESCAPE_SCALE"] = scale
+    os.environ["SGDESCAPE_KEYFIGURES"] = str(json_path.resolve())
+    nb = nbformat.read(path, as_version=4)
+    start = time.monotonic()
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    log = open(out / "logs" / f"{name}.kernel.log", "w")
+    client = GoNBClient(nb, name, progress_printer(index, total, start), log, timeout=timeout,
+                        kernel_name=kernel, resources={"metadata": {"path": str(path.parent.resolve())}})
+    status, reason = "ok", ""
+    try:
+        client.execute()
+    except CellFailure as e:
+        status, reason = "failed", str(e)
+    except DeadKernelError as e:
+        status, reason = "failed", f"{name}: the GoNB kernel died ({e})"
+    except Exception as e:  # a kernel that does not start, a broken notebook file, ...
+        status, reason = "failed", f"{name}: {type(e).__name__}: {e}"
+    finally:
+        log.close()
+    wall = time.monotonic() - start
+    if status == "ok" and not json_path.exists():
+        status, reason = "failed", (f"{name}: finished but did not write its key figures to {json_path.name} "
+                                    "(its last cell must call notebook.WriteKeyFigures)")
+    figures = {}
+    if status == "ok":
+        try:
+            figures = json.loads(json_path.read_text())
+        except Exception as e:
+            status, reason = "failed", f"{name}: key figures {json_path.name} are not valid JSON: {e}"
+    if status == "ok":
+        write_atomic(html_path, export_html(nb, name))
+    else:
+        json_path.unlink(missing_ok=True)
+        banner = ('<div style="background:#b00;color:#fff;padding:1em;font:16px sans-serif">'
+                  f"<b>FAILED</b> — this report is incomplete.<br><pre style='white-space:pre-wrap'>{html.escape(reason)}</pre></div>")
+        try:
+            write_atomic(failed_path, export_html(nb, name + " (FAILED)", banner))
+        except Exception:
+            pass
+    return {"notebook": path.name, "status": status, "reason": reason, "wall_seconds": round(wall, 1),
+            "html": html_path.name if status == "ok" else f"failed/{name}.html",
+            "scale": figures.get("provenance", {}).get("scale", scale),
+            "backend": figures.get("provenance", {}).get("backend", ""),
+            }
+
+
+def write_index(out: Path, rows: list[dict], scale: str, root: Path, total_wall: float) -> None:
+    rev = git_revision(root)
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    idx = {"date": now, "git_revision": rev, "scale": scale, "wall_seconds": round(total_wall, 1), "notebooks": rows}
+    write_atomic(out / "index.json", json.dumps(idx, indent=2))
+    trs = []
+    for r in rows:
+        color = "#070" if r["status"] == "ok" else "#b00"
+        trs.append(f"<tr><td><a href=\"{html.escape(r['html'])}\">{html.escape(r['notebook'])}</a></td>"
+                   f"<td style='color:{color}'><b>{r['status']}</b></td><td>{r['wall_seconds']:.0f} s</td>"
+                   f"<td>{html.escape(r['scale'])}</td><td>{html.escape(r['backend'])}</td>"
+                   f"<td>{html.escape(r['reason'].splitlines()[0] if r['reason'] else '')}</td></tr>")
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>sgdescape reports</title>
+<style>body{{font-family:sans-serif;margin:2em}} td,th{{padding:4px 10px;text-align:left}} th{{border-bottom:1px solid #888}}</style>
+</head><body><h1>sgdescape — reports</h1>
+<p>Reproduction of <i>Power-law escape rate of SGD</i> (Mori, Ziyin, Liu, Ueda, ICML 2022).</p>
+<p>Generated {now}; git revision <code>{rev}</code>; scale <code>{scale}</code>; total wall time {total_wall:.0f} s.</p>
+<table><tr><th>notebook</th><th>status</th><th>wall time</th><th>scale</th><th>backend</th><th>note</th></tr>
+{''.join(trs)}</table></body></html>"""
+    write_atomic(out / "index.html", page)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/[0-9]*.ipynb)")
+    ap.add_argument("--out", default="reports", help="output directory (default: reports)")
+    ap.add_argument("--scale", default=os.environ.get("SGDESCAPE_SCALE", "quick"), choices=["quick", "paper"])
+    ap.add_argument("--cell-timeout", type=int, default=0,
+                    help="seconds per cell (default: 1200 at quick scale, 86400 at paper scale)")
+    ap.add_argument("--kernel", default="gonb_raw", help="Jupyter kernel name (default: gonb_raw)")
+    ap.add_argument("--no-index", action="store_true", help="do not write index.html/index.json")
+    args = ap.parse_args(argv)
+    root = Path(__file__).resolve().parents[2]
+    nbs = [Path(p) for p in args.notebooks] or sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not nbs:
+        print("nbrun: no notebooks to run", file=sys.stderr)
+        return 2
+    for p in nbs:
+        if not p.exists():
+            print(f"nbrun: notebook {p} does not exist", file=sys.stderr)
+            return 2
+    timeout = args.cell_timeout or (1200 if args.scale == "quick" else 86400)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, t0 = [], time.monotonic()
+    for i, p in enumerate(nbs, 1):
+        print(f"[{i}/{len(nbs)}] {p.name}: running at {args.scale} scale", flush=True)
+        r = run_notebook(p, out, args.scale, timeout, args.kernel, i, len(nbs))
+        rows.append(r)
+        if r["status"] == "ok":
+            print(f"[{i}/{len(nbs)}] {p.name}: ok in {r['wall_seconds']:.0f} s -> {out / r['html']}", flush=True)
+        else:
+            print(f"[{i}/{len(nbs)}] {p.name}: FAILED after {r['wall_seconds']:.0f} s\n{r['reason']}", file=sys.stderr, flush=True)
+    if not args.no_index:
+        write_index(out, rows, args.scale, root, time.monotonic() - t0)
+    failed = [r["notebook"] for r in rows if r["status"] != "ok"]
+    if failed:
+        print(f"nbrun: {len(failed)} of {len(rows)} notebooks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"nbrun: all {len(rows)} notebooks succeeded in {time.monotonic() - t0:.0f} s; index: {out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

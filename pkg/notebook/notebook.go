@@ -1,0 +1,281 @@
+// Package notebook is the notebook side of sgdescape: reading a notebook's
+// parameters from the environment, showing figures and tables through GoNB,
+// live progress, the run header, and the machine-readable key figures that
+// `make report` collects. Experiments themselves live in the other packages;
+// a notebook cell calls them and hands the results to this package.
+//
+// Unlike library packages, Check ends the cell's program on an error: in a
+// notebook an error must stop the run loudly (the report runner then names
+// the notebook and cell) rather than leave a half-drawn section.
+package notebook
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/janpfeifer/gonb/gonbui"
+
+	"github.com/sgdescape/sgdescape/pkg/backend"
+	"github.com/sgdescape/sgdescape/pkg/plot"
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
+
+// EnvPrefix prefixes every notebook parameter's environment variable:
+// parameter "ETA" is read from SGDESCAPE_ETA.
+const EnvPrefix = "SGDESCAPE_"
+
+// Scales accepted by Scale.
+const (
+	Quick = "quick" // minutes on 2 cores; the default
+	Paper = "paper" // the paper's sizes
+)
+
+// Check prints err to standard error and ends the cell's program with exit
+// status 1 when err is not nil.
+func Check(err error) {
+	if err != nil {
+		gonbui.Sync()
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// Scale returns SGDESCAPE_SCALE ("quick" when unset). Any other value is an error.
+func Scale() (string, error) {
+	s := strings.TrimSpace(os.Getenv(EnvPrefix + "SCALE"))
+	switch s {
+	case "", Quick:
+		return Quick, nil
+	case Paper:
+		return Paper, nil
+	}
+	return "", fmt.Errorf("SGDESCAPE_SCALE=%q: use %q (default) or %q", s, Quick, Paper)
+}
+
+// MustScale is Scale with Check.
+func MustScale() string {
+	s, err := Scale()
+	Check(err)
+	return s
+}
+
+func lookup(name string) (string, bool) {
+	v, ok := os.LookupEnv(EnvPrefix + name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+// Float returns the parameter SGDESCAPE_<name> as a float, or def when unset.
+// A malformed value ends the cell with a message naming the variable.
+func Float(name string, def float64) float64 {
+	v, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		Check(fmt.Errorf("%s%s=%q is not a number", EnvPrefix, name, v))
+	}
+	return f
+}
+
+// Int returns the parameter SGDESCAPE_<name> as an integer, or def when unset.
+func Int(name string, def int) int {
+	v, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil {
+		Check(fmt.Errorf("%s%s=%q is not an integer", EnvPrefix, name, v))
+	}
+	return i
+}
+
+// Floats returns the comma-separated parameter SGDESCAPE_<name>, or def when unset.
+func Floats(name string, def []float64) []float64 {
+	v, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	out, err := ParseFloats(v)
+	if err != nil {
+		Check(fmt.Errorf("%s%s: %w", EnvPrefix, name, err))
+	}
+	return out
+}
+
+// Ints returns the comma-separated parameter SGDESCAPE_<name>, or def when unset.
+func Ints(name string, def []int) []int {
+	v, ok := lookup(name)
+	if !ok {
+		return def
+	}
+	fs, err := ParseFloats(v)
+	if err != nil {
+		Check(fmt.Errorf("%s%s: %w", EnvPrefix, name, err))
+	}
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		if f != float64(int(f)) {
+			Check(fmt.Errorf("%s%s: %v is not an integer", EnvPrefix, name, f))
+		}
+		out[i] = int(f)
+	}
+	return out
+}
+
+// ParseFloats parses "1,2.5,3" into numbers.
+func ParseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		f, err := strconv.ParseFloat(part, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", part)
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("empty list %q", s)
+	}
+	return out, nil
+}
+
+// Header shows the provenance line every notebook starts with: scale,
+// backend, git revision, CPUs and date.
+func Header(title string) {
+	scale := MustScale()
+	line := fmt.Sprintf("<b>%s</b> — scale <code>%s</code>, backend <code>%s</code>, git <code>%s</code>, %s",
+		html.EscapeString(title), scale, html.EscapeString(backend.Name()), run.GitRevision(),
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	display(line, "== "+title+" — scale "+scale+", backend "+backend.Name()+", git "+run.GitRevision())
+}
+
+func display(htmlText, plain string) {
+	if gonbui.IsNotebook {
+		gonbui.DisplayHTML(htmlText)
+	} else {
+		fmt.Println(plain)
+	}
+}
+
+// Show renders a figure inline (PNG). A figure that cannot be drawn, for
+// example because of non-finite data, ends the cell with the reason.
+func Show(f plot.Figure) {
+	png, err := f.PNG()
+	Check(err)
+	if gonbui.IsNotebook {
+		gonbui.DisplayPNG(png)
+	} else {
+		fmt.Printf("[figure %q: %d bytes of PNG]\n", f.Title, len(png))
+	}
+}
+
+// Caption shows a short italic caption under a figure (runs, seed, backend).
+func Caption(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	display("<p style=\"font-size:90%\"><i>"+html.EscapeString(s)+"</i></p>", s)
+}
+
+// Markdown shows markdown text produced by a cell (for example a verdict that
+// depends on measured numbers).
+func Markdown(md string) {
+	if gonbui.IsNotebook {
+		gonbui.DisplayMarkdown(md)
+	} else {
+		fmt.Println(md)
+	}
+}
+
+// Table shows an HTML table with a caption.
+func Table(caption string, header []string, rows [][]string) {
+	var b strings.Builder
+	b.WriteString(`<table style="border-collapse:collapse;font-size:90%">`)
+	if caption != "" {
+		b.WriteString("<caption style=\"caption-side:top;text-align:left\"><b>" + html.EscapeString(caption) + "</b></caption>")
+	}
+	b.WriteString("<thead><tr>")
+	for _, h := range header {
+		b.WriteString(`<th style="border-bottom:1px solid #888;padding:2px 8px;text-align:left">` + html.EscapeString(h) + "</th>")
+	}
+	b.WriteString("</tr></thead><tbody>")
+	for _, r := range rows {
+		b.WriteString("<tr>")
+		for _, c := range r {
+			b.WriteString(`<td style="padding:2px 8px">` + html.EscapeString(c) + "</td>")
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</tbody></table>")
+	var plain strings.Builder
+	plain.WriteString(caption + "\n" + strings.Join(header, " | ") + "\n")
+	for _, r := range rows {
+		plain.WriteString(strings.Join(r, " | ") + "\n")
+	}
+	display(b.String(), plain.String())
+}
+
+// Progress returns a run.Progress that keeps one live line updated in the
+// notebook (and prints throttled lines to standard error outside GoNB).
+func Progress(what string) run.Progress {
+	if !gonbui.IsNotebook {
+		return run.TextProgress(os.Stderr, what, 2*time.Second)
+	}
+	id := "progress-" + gonbui.UniqueID()
+	start := time.Now()
+	var last time.Time
+	gonbui.UpdateHTML(id, "<code>"+html.EscapeString(what)+": starting…</code>")
+	return func(done, total int, note string) {
+		now := time.Now()
+		if done < total && now.Sub(last) < 500*time.Millisecond {
+			return
+		}
+		last = now
+		pct := 0.0
+		if total > 0 {
+			pct = 100 * float64(done) / float64(total)
+		}
+		msg := fmt.Sprintf("%s: %d/%d (%.0f%%), %s elapsed", what, done, total, pct, now.Sub(start).Round(time.Second))
+		if note != "" {
+			msg += " — " + note
+		}
+		gonbui.UpdateHTML(id, "<code>"+html.EscapeString(msg)+"</code>")
+	}
+}
+
+// KeyFiguresEnv names the file that WriteKeyFigures writes; `make report`
+// sets it to reports/<notebook>.json.
+const KeyFiguresEnv = EnvPrefix + "KEYFIGURES"
+
+// WriteKeyFigures writes the notebook's key figures (any JSON-serialisable
+// value; by convention a map with the comparison table and the provenance) to
+// $SGDESCAPE_KEYFIGURES when it is set, atomically. Outside `make report` it
+// does nothing.
+func WriteKeyFigures(v any) {
+	path := os.Getenv(KeyFiguresEnv)
+	if path == "" {
+		return
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	Check(err)
+	Check(run.WriteFileAtomic(path, b))
+}
+
+// Provenance returns the fields every key-figures file carries.
+func Provenance() map[string]any {
+	return map[string]any{
+		"scale":        MustScale(),
+		"backend":      backend.Name(),
+		"git_revision": run.GitRevision(),
+		"written_at":   time.Now().UTC().Format(time.RFC3339),
+	}
+}

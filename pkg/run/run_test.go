@@ -1,0 +1,119 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type cfg struct {
+	N    int
+	Rate float64
+}
+
+func TestKeyDependsOnEverything(t *testing.T) {
+	base := Spec{Experiment: "e", CodeVersion: "v1", Config: cfg{1, 0.1}, Seed: 1, Backend: "go"}
+	k0, _, err := base.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := []Spec{
+		{Experiment: "f", CodeVersion: "v1", Config: cfg{1, 0.1}, Seed: 1, Backend: "go"},
+		{Experiment: "e", CodeVersion: "v2", Config: cfg{1, 0.1}, Seed: 1, Backend: "go"},
+		{Experiment: "e", CodeVersion: "v1", Config: cfg{2, 0.1}, Seed: 1, Backend: "go"},
+		{Experiment: "e", CodeVersion: "v1", Config: cfg{1, 0.2}, Seed: 1, Backend: "go"},
+		{Experiment: "e", CodeVersion: "v1", Config: cfg{1, 0.1}, Seed: 2, Backend: "go"},
+		{Experiment: "e", CodeVersion: "v1", Config: cfg{1, 0.1}, Seed: 1, Backend: "xla"},
+	}
+	for i, v := range variants {
+		k, _, _ := v.Key()
+		if k == k0 {
+			t.Errorf("variant %d has the same key", i)
+		}
+	}
+	k1, _, _ := base.Key()
+	if k1 != k0 {
+		t.Error("key is not deterministic")
+	}
+	if _, _, err := (Spec{Config: func() {}}).Key(); err == nil {
+		t.Error("unserialisable config accepted")
+	}
+}
+
+func TestDoCachesResultsButNotErrors(t *testing.T) {
+	c := Cache{Dir: t.TempDir()}
+	spec := Spec{Experiment: "x/y", CodeVersion: "v1", Config: cfg{3, 0.5}, Seed: 7, Backend: "go"}
+	calls := 0
+	fn := func(context.Context) (float64, error) { calls++; return 42.5, nil }
+	r1, err := Do(context.Background(), c, spec, fn)
+	if err != nil || r1.Result != 42.5 || r1.FromCache {
+		t.Fatalf("first run: %+v %v", r1, err)
+	}
+	r2, err := Do(context.Background(), c, spec, fn)
+	if err != nil || r2.Result != 42.5 || !r2.FromCache || calls != 1 {
+		t.Fatalf("second run should come from cache: %+v %v calls=%d", r2, err, calls)
+	}
+	var back cfg
+	if err := json.Unmarshal(r2.Config, &back); err != nil || back != (cfg{3, 0.5}) || r2.Seed != 7 || r2.Backend != "go" {
+		t.Errorf("envelope incomplete: %+v", r2.Envelope)
+	}
+	bad := spec
+	bad.Seed = 8
+	_, err = Do(context.Background(), c, bad, func(context.Context) (float64, error) { return 0, errors.New("boom") })
+	if err == nil {
+		t.Fatal("error swallowed")
+	}
+	ok := false
+	_, err = Do(context.Background(), c, bad, func(context.Context) (float64, error) { ok = true; return 1, nil })
+	if err != nil || !ok {
+		t.Fatal("an error was cached")
+	}
+}
+
+func TestDamagedEntryIsRecomputed(t *testing.T) {
+	c := Cache{Dir: t.TempDir()}
+	spec := Spec{Experiment: "d", CodeVersion: "v1", Config: cfg{1, 1}}
+	key, _, _ := spec.Key()
+	if err := os.MkdirAll(filepath.Join(c.Dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.path("d", key), []byte("{trunc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Do(context.Background(), c, spec, func(context.Context) (int, error) { return 5, nil })
+	if err != nil || r.Result != 5 || r.FromCache {
+		t.Fatalf("damaged entry not recomputed: %+v %v", r, err)
+	}
+}
+
+func TestWriteFileAtomicLeavesNoTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a", "b.json")
+	for i := 0; i < 3; i++ {
+		if err := WriteFileAtomic(p, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Dir(p))
+	if len(ents) != 1 {
+		t.Errorf("left %d files, want 1", len(ents))
+	}
+}
+
+func TestTextProgress(t *testing.T) {
+	var buf bytes.Buffer
+	p := TextProgress(&buf, "steps", 0)
+	p.Report(5, 10, "half")
+	p.Report(10, 10, "")
+	var nilP Progress
+	nilP.Report(1, 2, "ignored")
+	out := buf.String()
+	if !strings.Contains(out, "[steps] 5/10 (50%)") || !strings.Contains(out, "half") || !strings.Contains(out, "10/10 (100%)") {
+		t.Errorf("unexpected progress output %q", out)
+	}
+}
