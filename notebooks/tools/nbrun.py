@@ -54,17 +54,25 @@ def first_line(src: str) -> str:
 
 
 def failure_in_outputs(cell) -> str | None:
-    """Return the reason a GoNB cell failed, or None when it succeeded."""
+    """Return the reason a GoNB cell failed, or None when it succeeded.
+
+    GoNB reports a Go panic or os.Exit only as text on stderr ("panic: ...",
+    "exit status N"); nbclient sees a normal reply, so we look for both.
+    """
+    stderr = []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             return f"{out.get('ename', 'error')}: {out.get('evalue', '')}".strip()
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            text = out.get("text", "")
-            m = EXIT_STATUS.search(text)
-            if m and m.group(1) != "0":
-                return f"the cell's Go program ended with exit status {m.group(1)}"
-            if PANIC.search(text):
-                return "the cell's Go program panicked: " + PANIC.search(text).string.strip().splitlines()[0][:300]
+            stderr.append(out.get("text", ""))
+    text = "".join(stderr)
+    m = EXIT_STATUS.search(text)
+    p = PANIC.search(text)
+    panic_line = text[p.start():].splitlines()[0][:300] if p else ""
+    if m and m.group(1) != "0":
+        return f"the cell's Go program ended with exit status {m.group(1)}" + (f" ({panic_line})" if panic_line else "")
+    if p:
+        return f"the cell's Go program panicked: {panic_line}"
     return None
 
 
@@ -133,6 +141,7 @@ def write_atomic(path: Path, data: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-" + path.name)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(data)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -140,6 +149,10 @@ def export_html(nb, title: str, banner: str | None = None) -> str:
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = MATHJAX_URL
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    # Reports must work offline: our notebooks have no widgets, so require.js
+    # (loaded from a CDN by the template) is dropped. Mermaid is only fetched
+    # for mermaid diagrams, which the notebooks do not use.
+    body = re.sub(r'<script src="https?://[^"]*require[^"]*"></script>', "", body)
     if banner:
         body = re.sub(r"(<body[^>]*>)", r"\1" + banner, body, count=1)
     return body

@@ -83,12 +83,16 @@ func newBackend(cfg string) (b backends.Backend, err error) {
 }
 
 // Name describes the backend in use for provenance records, for example
-// "go (SimpleGo)" or "xla:cuda (…)". It never fails: when the backend cannot be
-// created it reports the configuration and the error.
+// "SimpleGo (go)", with the GOMLX_BACKEND configuration appended when it is
+// not the default. It never fails: when the backend cannot be created it
+// reports the configuration and the error.
 func Name() string {
 	b, err := New()
 	if err != nil {
 		return Config() + " (unavailable: " + err.Error() + ")"
 	}
-	return Config() + " (" + b.Name() + ")"
+	if Config() == DefaultConfig {
+		return b.Name()
+	}
+	return b.Name() + " [" + Config() + "]"
 }

@@ -257,15 +257,15 @@ func Progress(what string) run.Progress {
 const KeyFiguresEnv = EnvPrefix + "KEYFIGURES"
 
 // WriteKeyFigures writes the notebook's key figures (any JSON-serialisable
-// value; by convention a map with the comparison table and the provenance) to
-// $SGDESCAPE_KEYFIGURES when it is set, atomically. Outside `make report` it
-// does nothing.
+// value, by convention the comparison table) to $SGDESCAPE_KEYFIGURES when it
+// is set, atomically, as {"provenance": Provenance(), "figures": v}. Outside
+// `make report` it does nothing.
 func WriteKeyFigures(v any) {
 	path := os.Getenv(KeyFiguresEnv)
 	if path == "" {
 		return
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.MarshalIndent(map[string]any{"provenance": Provenance(), "figures": v}, "", "  ")
 	Check(err)
 	Check(run.WriteFileAtomic(path, b))
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"strconv"
 
@@ -16,6 +17,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Style says how a series is drawn.
@@ -210,9 +212,18 @@ func (f Figure) render(format string) ([]byte, error) {
 	if h == 0 {
 		h = 4
 	}
-	wt, err := p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, format)
-	if err != nil {
-		return nil, fmt.Errorf("plot %q: %w", f.Title, err)
+	var wt io.WriterTo
+	if format == "png" {
+		// 144 dpi: crisp in HTML reports; gonum's default (96) looks blurred.
+		c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch), vgimg.UseDPI(144))}
+		p.Draw(draw.New(c))
+		wt = c
+	} else {
+		var err error
+		wt, err = p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, format)
+		if err != nil {
+			return nil, fmt.Errorf("plot %q: %w", f.Title, err)
+		}
 	}
 	var buf bytes.Buffer
 	if _, err := wt.WriteTo(&buf); err != nil {
@@ -227,9 +238,10 @@ func (f Figure) PNG() ([]byte, error) { return f.render("png") }
 // SVG renders the figure as an SVG document.
 func (f Figure) SVG() ([]byte, error) { return f.render("svg") }
 
-// LogTicks labels 1, 2 and 5 times powers of ten when the axis spans less
-// than three decades (so that short log axes such as c ∈ [1.2, 6] carry
-// labels) and powers of ten otherwise.
+// LogTicks labels 1, 2 and 5 times powers of ten when the axis spans at most
+// three decades (so that short log axes such as c ∈ [1.2, 6] carry labels),
+// every power of ten up to ten decades, and every k-th power of ten beyond,
+// keeping at most about eight labels.
 type LogTicks struct{}
 
 // Ticks implements gonum/plot's Ticker.
@@ -239,23 +251,49 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 	}
 	lo := math.Floor(math.Log10(min))
 	hi := math.Ceil(math.Log10(max))
-	labelled := []float64{1, 2, 5}
-	if hi-lo > 3 {
-		labelled = []float64{1}
-	}
+	decades := hi - lo
+	in := func(v float64) bool { return v >= min*(1-1e-9) && v <= max*(1+1e-9) }
+	label := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 	var ticks []gplot.Tick
-	for e := lo; e <= hi; e++ {
-		base := math.Pow(10, e)
-		for m := 1; m < 10; m++ {
-			v := float64(m) * base
-			if v < min*(1-1e-9) || v > max*(1+1e-9) {
+	switch {
+	case decades <= 3:
+		for e := lo; e <= hi; e++ {
+			for m := 1; m < 10; m++ {
+				v := float64(m) * math.Pow(10, e)
+				if !in(v) {
+					continue
+				}
+				t := gplot.Tick{Value: v}
+				if m == 1 || m == 2 || m == 5 {
+					t.Label = label(v)
+				}
+				ticks = append(ticks, t)
+			}
+		}
+	case decades <= 10:
+		for e := lo; e <= hi; e++ {
+			for m := 1; m < 10; m++ {
+				v := float64(m) * math.Pow(10, e)
+				if !in(v) {
+					continue
+				}
+				t := gplot.Tick{Value: v}
+				if m == 1 {
+					t.Label = label(v)
+				}
+				ticks = append(ticks, t)
+			}
+		}
+	default:
+		step := math.Ceil(decades / 8)
+		for e := lo; e <= hi; e++ {
+			v := math.Pow(10, e)
+			if !in(v) {
 				continue
 			}
 			t := gplot.Tick{Value: v}
-			for _, l := range labelled {
-				if float64(m) == l {
-					t.Label = strconv.FormatFloat(v, 'g', 3, 64)
-				}
+			if math.Mod(e, step) == 0 {
+				t.Label = label(v)
 			}
 			ticks = append(ticks, t)
 		}

@@ -90,10 +90,19 @@ func TestLogTicksLabelShortRanges(t *testing.T) {
 	if strings.Join(labels, ",") != "2,5" {
 		t.Errorf("labels %v, want 2,5", labels)
 	}
-	wide := LogTicks{}.Ticks(1e-5, 1e3)
-	for _, tk := range wide {
-		if tk.Label != "" && math.Abs(math.Log10(tk.Value)-math.Round(math.Log10(tk.Value))) > 1e-9 {
-			t.Errorf("wide range labels %v", tk.Value)
+	for _, r := range [][2]float64{{1e-5, 1e3}, {1e-40, 1e-1}} {
+		n := 0
+		for _, tk := range (LogTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label == "" {
+				continue
+			}
+			n++
+			if math.Abs(math.Log10(tk.Value)-math.Round(math.Log10(tk.Value))) > 1e-9 {
+				t.Errorf("range %v: label at %v, not a power of ten", r, tk.Value)
+			}
+		}
+		if n < 2 || n > 10 {
+			t.Errorf("range %v: %d labels, want 2..10", r, n)
 		}
 	}
 }

@@ -1,0 +1,173 @@
+"""Tests of the notebook runner (nbrun.py) and of the HTML reports.
+
+The runner tests execute tiny GoNB notebooks, so they need the kernel that
+`make setup` registers; `make test` runs them after executing the real
+notebooks, whose scratch reports (SGDESCAPE_TEST_REPORTS) the report tests read.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import nbrun  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_nb(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "gonb", "display_name": "Go (gonb)", "language": "go"}
+    for src in cells:
+        nb.cells.append(nbformat.v4.new_code_cell(src))
+    nbformat.write(nb, path)
+    return path
+
+
+WRITE_FIGURES = 'import "os"\n%%\nos.WriteFile(os.Getenv("SGDESCAPE_KEYFIGURES"), []byte(`{"provenance":{"scale":"quick"},"figures":{"x":1}}`), 0o644)'
+
+
+@pytest.fixture(scope="module")
+def runner_results():
+    tmp = Path(tempfile.mkdtemp(prefix="nbrun-test-"))
+    nbs = [
+        make_nb(tmp / "10_good.ipynb", '%%\nfmt.Println("hello")', WRITE_FIGURES),
+        make_nb(tmp / "11_panic.ipynb", '%%\nfmt.Println("before")', '%%\npanic("boom")', '%%\nfmt.Println("never")'),
+        make_nb(tmp / "12_exit.ipynb", 'import "os"\n%%\nos.Exit(3)', WRITE_FIGURES),
+        make_nb(tmp / "13_compile.ipynb", '%%\nfmt.Println(notDefined)'),
+        make_nb(tmp / "14_nofigures.ipynb", '%%\nfmt.Println("no key figures")'),
+    ]
+    out = tmp / "out"
+    # A stale success from an earlier run must disappear when the notebook now fails.
+    out.mkdir()
+    (out / "11_panic.html").write_text("stale success")
+    (out / "11_panic.json").write_text("{}")
+    proc = subprocess.run([sys.executable, str(Path(nbrun.__file__)), "--out", str(out), *map(str, nbs)],
+                          capture_output=True, text=True, timeout=600)
+    yield proc, out
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_runner_exits_nonzero_when_any_cell_fails(runner_results):
+    proc, _ = runner_results
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def test_panic_names_notebook_and_cell_and_stops(runner_results):
+    proc, out = runner_results
+    assert "11_panic, cell 2" in proc.stderr
+    assert "panic" in proc.stderr
+    assert not (out / "11_panic.html").exists(), "a stale report still looks like success"
+    assert not (out / "11_panic.json").exists()
+    failed = (out / "failed" / "11_panic.html").read_text()
+    assert "FAILED" in failed
+    assert "<pre>before" in failed, "the cells before the failure should keep their outputs"
+    assert "<pre>never" not in failed, "cells after a failing cell must not run"
+
+
+def test_os_exit_is_a_failure(runner_results):
+    proc, out = runner_results
+    assert "12_exit, cell 1" in proc.stderr
+    assert "exit status 3" in proc.stderr
+    assert not (out / "12_exit.html").exists()
+
+
+def test_compile_error_is_a_failure(runner_results):
+    proc, _ = runner_results
+    assert "13_compile, cell 1" in proc.stderr
+    assert "notDefined" in proc.stderr
+
+
+def test_missing_key_figures_is_a_failure(runner_results):
+    proc, out = runner_results
+    assert "14_nofigures" in proc.stderr and "key figures" in proc.stderr
+    assert not (out / "14_nofigures.html").exists()
+
+
+def test_good_notebook_writes_report_and_index(runner_results):
+    _, out = runner_results
+    assert (out / "10_good.html").exists()
+    assert json.loads((out / "10_good.json").read_text())["figures"]["x"] == 1
+    idx = json.loads((out / "index.json").read_text())
+    status = {r["notebook"]: r["status"] for r in idx["notebooks"]}
+    assert status == {"10_good.ipynb": "ok", "11_panic.ipynb": "failed", "12_exit.ipynb": "failed",
+                      "13_compile.ipynb": "failed", "14_nofigures.ipynb": "failed"}
+    assert "git_revision" in idx and "date" in idx
+    page = (out / "index.html").read_text()
+    assert "10_good.html" in page and "failed/11_panic.html" in page
+
+
+def test_failure_detection_on_synthetic_outputs():
+    ok = {"outputs": [{"output_type": "stream", "name": "stderr", "text": "progress 10%\n"}]}
+    assert nbrun.failure_in_outputs(ok) is None
+    exit2 = {"outputs": [{"output_type": "stream", "name": "stderr", "text": "panic: x\n"},
+                         {"output_type": "stream", "name": "stderr", "text": "exit status 2\n"}]}
+    assert "exit status 2" in nbrun.failure_in_outputs(exit2)
+    assert "panic: x" in nbrun.failure_in_outputs(exit2)
+    err = {"outputs": [{"output_type": "error", "ename": "ERROR", "evalue": "undefined: y"}]}
+    assert "undefined: y" in nbrun.failure_in_outputs(err)
+
+
+# ------------------------------------------------------------ the real reports
+
+def reports_dir() -> Path:
+    d = os.environ.get("SGDESCAPE_TEST_REPORTS")
+    if not d:
+        pytest.skip("SGDESCAPE_TEST_REPORTS is not set: run through `make test`, which executes the notebooks first")
+    return Path(d)
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    pytest.fail("no Chromium found: install it (Debian: apt-get install chromium); `make setup` does this as root")
+
+
+def headless(*args: str, timeout=120) -> subprocess.CompletedProcess:
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    try:
+        return subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                               "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=20000", *args],
+                              capture_output=True, text=True, timeout=timeout)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_reports_render_equations_offline():
+    out = reports_dir()
+    page = out / "00_theory.html"
+    assert page.exists(), f"{page} was not produced"
+    src = page.read_text()
+    assert 'src="mathjax/MathJax.js' in src, "MathJax must be served from the local copy"
+    assert '<script src="http' not in src, "a report loads a script from the network"
+    assert (out / "mathjax" / "MathJax.js").exists()
+    dom = headless("--dump-dom", page.resolve().as_uri()).stdout
+    rendered = dom.count('class="MathJax_CHTML"') + dom.count("MathJax_CHTML ")
+    frames = dom.count("-Frame")
+    assert frames >= 10, f"MathJax typeset only {frames} expressions; equations are not rendered"
+    assert "Math Processing Error" not in dom
+    shot = out / "00_theory.png"
+    headless("--window-size=1100,1400", f"--screenshot={shot}", page.resolve().as_uri())
+    assert shot.exists() and shot.stat().st_size > 20_000, "screenshot missing or blank"
+    assert rendered >= 0
+
+
+def test_every_report_has_key_figures_with_provenance():
+    out = reports_dir()
+    idx = json.loads((out / "index.json").read_text())
+    assert idx["notebooks"], "no notebooks ran"
+    for r in idx["notebooks"]:
+        assert r["status"] == "ok", r
+        name = Path(r["notebook"]).stem
+        kf = json.loads((out / f"{name}.json").read_text())
+        for key in ("scale", "backend", "git_revision"):
+            assert kf["provenance"].get(key), f"{name}.json lacks provenance.{key}"
