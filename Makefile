@@ -141,7 +141,7 @@ lab: setup data
 bench:
 	@go test -run '^$$' -bench . -benchtime 3x ./...
 
-FUZZ_TARGETS :=
+FUZZ_TARGETS := ./pkg/data:FuzzReadIDX ./pkg/data:FuzzReadCIFAR
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "   fuzz $$name ($$pkg)"; go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
