@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+)
+
+// call runs the CLI in-process and returns exit status, stdout and stderr.
+func call(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := runMain(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTheoryJSON(t *testing.T) {
+	code, out, errs := call("theory", "-B", "1", "-eta", "0.1", "-h", "1", "-hs", "1", "-n", "10", "-Lstar", "0.5", "-Ls", "1", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"phi": 11, "n_c": 22, "exponent": 6,
+		"kappa_powerlaw":  1 / (128 * math.Pi),
+		"kappa_arrhenius": math.Exp(-10) / (2 * math.Pi),
+	}
+	for k, v := range want {
+		g, ok := got[k].(float64)
+		if !ok || math.Abs(g-v) > 1e-12*math.Max(1, v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, ok := got["provenance"]; !ok {
+		t.Error("no provenance")
+	}
+}
+
+func TestBadInputIsOneLineAndNonZero(t *testing.T) {
+	for _, args := range [][]string{
+		{"theory", "-eta", "0"},
+		{"theory", "-eta", "-1"},
+		{"theory", "-B", "0.5"},
+		{"theory", "-h", "0"},
+		{"theory", "-n", "0"},
+		{"theory", "-Lstar", "0"},
+		{"theory", "-Lstar", "1", "-Ls", "0.5"},
+		{"theory", "-bogus"},
+		{"theory", "stray"},
+		{"data", "-sets", "imagenet"},
+		{"nosuchcommand"},
+	} {
+		code, out, errs := call(args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0", args)
+		}
+		if out != "" && !strings.HasPrefix(args[0], "data") {
+			t.Errorf("%v: printed a result: %q", args, out)
+		}
+		lines := strings.Split(strings.TrimSpace(errs), "\n")
+		last := lines[len(lines)-1]
+		if !strings.HasPrefix(last, "sgdescape") {
+			t.Errorf("%v: error line %q", args, last)
+		}
+	}
+}
+
+func TestDataStatusExitCode(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := call("data", "-dir", dir, "-sets", "linreg", "-json")
+	if code != 0 || !strings.Contains(out, `"usable": true`) {
+		t.Errorf("linreg: exit %d, %s", code, out)
+	}
+	code, out, errs := call("data", "-dir", dir, "-sets", "mnist", "-json")
+	if code == 0 || !strings.Contains(out, `"usable": false`) || !strings.Contains(errs, "make data") {
+		t.Errorf("missing mnist: exit %d, %s %s", code, out, errs)
+	}
+}
