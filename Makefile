@@ -144,7 +144,7 @@ bench:
 FUZZ_TARGETS := ./pkg/data:FuzzReadIDX ./pkg/data:FuzzReadCIFAR
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "   fuzz $$name ($$pkg)"; go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+	  echo "   fuzz $$name ($$pkg)"; go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; done
 
 clean:
 	rm -rf $(REPORTS) $(TOOLS)/test-reports
