@@ -1,0 +1,343 @@
+package dynamics
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
+
+// Kind names a dynamics.
+type Kind string
+
+// The dynamics of the paper.
+const (
+	SGD   Kind = "sgd"   // discrete SGD, Eq. 2, mini-batches by random division of the data per epoch
+	SDE4  Kind = "sde4"  // dθ = −∇L dt + sqrt(ηΣ(θ)) dW with the exact Σ of Eq. 8 (Itô, Euler–Maruyama)
+	SDE12 Kind = "sde12" // dθ = −∇L dt + sqrt((2ηL(θ)/B)H*) dW, Eq. 12
+	SDE14 Kind = "sde14" // Eq. 14 in τ-time on log L, mapped back by dt = dτ/L
+	GLD   Kind = "gld"   // dθ = −∇L dt + sqrt(2D) dW, Eq. 5, D = ηL*h*/B
+)
+
+// Kinds lists every dynamics.
+var Kinds = []Kind{SGD, SDE4, SDE12, SDE14, GLD}
+
+// DivergenceFactor: a run whose loss exceeds DivergenceFactor·L(θ*), or
+// becomes non-finite, is stopped and reported as diverged.
+const DivergenceFactor = 1e12
+
+// Config selects a dynamics and its parameters. Time is t = η·steps for SGD
+// and the SDE time for the others; with the default DT = η one SDE step
+// corresponds to one SGD step.
+type Config struct {
+	Kind Kind    `json:"kind"`
+	Eta  float64 `json:"eta"` // learning rate η
+	B    int     `json:"B"`   // mini-batch size
+	// DT is the Euler–Maruyama step of the SDEs (default η). For SDE14 the
+	// fixed τ-step is DT·L(θ*), so that dt = dτ/L ≈ DT near the minimum.
+	DT float64 `json:"dt,omitempty"`
+	// HStar is the h* of GLD's matched diffusion D = ηL*h*/B (default: the
+	// mean Hessian eigenvalue).
+	HStar float64 `json:"h_star,omitempty"`
+}
+
+// Validate checks the configuration against the problem.
+func (c Config) Validate(q *Quadratic) error {
+	known := false
+	for _, k := range Kinds {
+		known = known || k == c.Kind
+	}
+	switch {
+	case !known:
+		return fmt.Errorf("dynamics: unknown kind %q (known: %v)", c.Kind, Kinds)
+	case !(c.Eta > 0) || math.IsInf(c.Eta, 0):
+		return fmt.Errorf("dynamics: learning rate η must be positive, got %v", c.Eta)
+	case c.B < 1 || c.B > q.N:
+		return fmt.Errorf("dynamics: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, q.N)
+	case c.DT < 0 || math.IsNaN(c.DT) || math.IsInf(c.DT, 0):
+		return fmt.Errorf("dynamics: SDE step dt must be positive, got %v", c.DT)
+	case c.HStar < 0 || math.IsNaN(c.HStar):
+		return fmt.Errorf("dynamics: h* must be positive, got %v", c.HStar)
+	}
+	return nil
+}
+
+// State is one run's state, handed to the Observer after every step.
+type State struct {
+	Run      int
+	Z        []float64 // eigen-coordinates z = Qᵀ(θ−θ*)
+	Loss     float64   // L(θ)
+	T        float64   // time t (η·steps for SGD)
+	Steps    int64
+	Diverged bool
+
+	rng     *rand.Rand
+	batch   *minibatch.Batcher
+	scratch []float64
+	sigma   []float64
+	sqrtSig []float64
+}
+
+// Observer receives every run's state at the start (Steps = 0) and after
+// every step, and returns true to stop that run. Runs are simulated in
+// parallel, so Observe is called concurrently for different runs; it must
+// only touch per-run data.
+type Observer interface {
+	Observe(s *State) (stop bool)
+}
+
+// Options of Run.
+type Options struct {
+	Runs     int
+	Seed     uint64
+	MaxSteps int64 // steps per run before it is stopped (censored)
+	// Init sets a run's starting z (default: the minimum, z = 0).
+	Init func(run int, z []float64)
+	// Progress receives the number of finished runs.
+	Progress run.Progress
+	// Workers caps the parallelism (default GOMAXPROCS).
+	Workers int
+}
+
+// Summary of a Run.
+type Summary struct {
+	Runs       int   `json:"runs"`
+	Diverged   int   `json:"diverged"`
+	TotalSteps int64 `json:"total_steps"`
+}
+
+// Run simulates opt.Runs independent runs of cfg on q. Run r draws all its
+// randomness (mini-batches and Gaussian noise) from its own PCG stream
+// (seed, r), so results do not depend on the number of workers.
+func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observer) (Summary, error) {
+	if err := cfg.Validate(q); err != nil {
+		return Summary{}, err
+	}
+	if opt.Runs < 1 {
+		return Summary{}, fmt.Errorf("dynamics: runs must be ≥ 1, got %d", opt.Runs)
+	}
+	if opt.MaxSteps < 1 {
+		return Summary{}, fmt.Errorf("dynamics: max steps must be ≥ 1, got %d", opt.MaxSteps)
+	}
+	if cfg.DT == 0 {
+		cfg.DT = cfg.Eta
+	}
+	if cfg.HStar == 0 {
+		cfg.HStar = q.MeanEigenvalue()
+	}
+	step, err := stepper(q, cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, opt.Runs)
+	var next, finished, diverged atomic.Int64
+	var total atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	stopProgress := make(chan struct{})
+	if opt.Progress != nil {
+		go func() {
+			tick := time.NewTicker(250 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-tick.C:
+					opt.Progress(int(finished.Load()), opt.Runs, fmt.Sprintf("%d steps", total.Load()))
+				}
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				r := int(next.Add(1) - 1)
+				if r >= opt.Runs {
+					return
+				}
+				s, err := newState(q, cfg, opt.Seed, r)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				if opt.Init != nil {
+					opt.Init(r, s.Z)
+					s.Loss = q.Loss(s.Z)
+				}
+				stop := obs.Observe(s)
+				var local int64
+				for !stop && s.Steps < opt.MaxSteps {
+					step(s)
+					s.Steps++
+					local++
+					if !(s.Loss < DivergenceFactor*q.LStar) { // also catches NaN
+						s.Diverged = true
+						obs.Observe(s)
+						diverged.Add(1)
+						break
+					}
+					stop = obs.Observe(s)
+					if local&0xffff == 0 {
+						total.Add(0x10000)
+						if ctx.Err() != nil {
+							errOnce.Do(func() { firstErr = ctx.Err() })
+							return
+						}
+					}
+				}
+				total.Add(local & 0xffff)
+				finished.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stopProgress)
+	if firstErr != nil {
+		return Summary{}, firstErr
+	}
+	opt.Progress.Report(opt.Runs, opt.Runs, fmt.Sprintf("%d steps", total.Load()))
+	return Summary{Runs: opt.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
+}
+
+// RunRNG returns the random stream of run r for a master seed.
+func RunRNG(seed uint64, r int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(r)))
+}
+
+func newState(q *Quadratic, cfg Config, seed uint64, r int) (*State, error) {
+	s := &State{Run: r, Z: make([]float64, q.P), rng: RunRNG(seed, r), scratch: make([]float64, q.P)}
+	s.Loss = q.LStar
+	if cfg.Kind == SGD {
+		b, err := minibatch.New(q.N, cfg.B, s.rng)
+		if err != nil {
+			return nil, err
+		}
+		s.batch = b
+	}
+	if cfg.Kind == SDE4 {
+		s.sigma = make([]float64, q.P*q.P)
+		s.sqrtSig = make([]float64, q.P*q.P)
+	}
+	return s, nil
+}
+
+// stepper returns the function that advances one run by one step.
+func stepper(q *Quadratic, cfg Config) (func(*State), error) {
+	P, lam := q.P, q.Lambda
+	eta, dt := cfg.Eta, cfg.DT
+	switch cfg.Kind {
+	case SGD:
+		scale := eta / float64(cfg.B)
+		return func(s *State) {
+			z := s.Z
+			for i := range s.scratch {
+				s.scratch[i] = 0
+			}
+			for _, mu := range s.batch.Next() {
+				x := q.XT[int(mu)*P : int(mu)*P+P]
+				r := q.E[mu]
+				for i, xi := range x {
+					r += xi * z[i]
+				}
+				for i, xi := range x {
+					s.scratch[i] += r * xi
+				}
+			}
+			l := 0.0
+			for i := range z {
+				z[i] -= scale * s.scratch[i]
+				l += lam[i] * z[i] * z[i]
+			}
+			s.Loss = q.LStar + 0.5*l
+			s.T += eta
+		}, nil
+	case SDE4:
+		sq := math.Sqrt(eta * dt)
+		q.moments()
+		return func(s *State) {
+			z := s.Z
+			q.NoiseCov(z, cfg.B, s.sigma)
+			sqrtPSD(s.sigma, P, s.sqrtSig)
+			for i := range s.scratch {
+				s.scratch[i] = s.rng.NormFloat64()
+			}
+			l := 0.0
+			for i := 0; i < P; i++ {
+				noise := 0.0
+				row := s.sqrtSig[i*P : (i+1)*P]
+				for j, v := range row {
+					noise += v * s.scratch[j]
+				}
+				z[i] += -lam[i]*z[i]*dt + sq*noise
+				l += lam[i] * z[i] * z[i]
+			}
+			s.Loss = q.LStar + 0.5*l
+			s.T += dt
+		}, nil
+	case SDE12:
+		c := 2 * eta * dt / float64(cfg.B)
+		return func(s *State) {
+			z := s.Z
+			amp := math.Sqrt(c * s.Loss)
+			l := 0.0
+			for i := 0; i < P; i++ {
+				z[i] += -lam[i]*z[i]*dt + amp*math.Sqrt(lam[i])*s.rng.NormFloat64()
+				l += lam[i] * z[i] * z[i]
+			}
+			s.Loss = q.LStar + 0.5*l
+			s.T += dt
+		}, nil
+	case SDE14:
+		dtau := dt * q.LStar
+		amp := math.Sqrt(2 * eta * dtau / float64(cfg.B))
+		return func(s *State) {
+			z := s.Z
+			inv := 1 / s.Loss // ∇log L = ∇L/L, evaluated at the start of the step (Itô)
+			s.T += dtau * inv // real time: dt = dτ/L
+			l := 0.0
+			for i := 0; i < P; i++ {
+				z[i] += -lam[i]*z[i]*inv*dtau + amp*math.Sqrt(lam[i])*s.rng.NormFloat64()
+				l += lam[i] * z[i] * z[i]
+			}
+			s.Loss = q.LStar + 0.5*l
+		}, nil
+	case GLD:
+		d := eta * q.LStar * cfg.HStar / float64(cfg.B)
+		amp := math.Sqrt(2 * d * dt)
+		return func(s *State) {
+			z := s.Z
+			l := 0.0
+			for i := 0; i < P; i++ {
+				z[i] += -lam[i]*z[i]*dt + amp*s.rng.NormFloat64()
+				l += lam[i] * z[i] * z[i]
+			}
+			s.Loss = q.LStar + 0.5*l
+			s.T += dt
+		}, nil
+	}
+	return nil, fmt.Errorf("dynamics: unknown kind %q", cfg.Kind)
+}
+
+// GLDDiffusion returns the D that GLD uses for cfg on q (D = ηL*h*/B).
+func GLDDiffusion(q *Quadratic, cfg Config) float64 {
+	h := cfg.HStar
+	if h == 0 {
+		h = q.MeanEigenvalue()
+	}
+	return cfg.Eta * q.LStar * h / float64(cfg.B)
+}

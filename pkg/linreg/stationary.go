@@ -1,0 +1,171 @@
+package linreg
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
+
+// StationaryVersion is the code version of the stationary experiment (part of the cache key).
+const StationaryVersion = "linreg-stationary/v1"
+
+// StationaryConfig is one stationary-distribution experiment (Fig. 3a).
+type StationaryConfig struct {
+	Problem
+	Dynamics dynamics.Kind `json:"dynamics"`
+	Eta      float64       `json:"eta"`
+	B        int           `json:"B"`
+	DT       float64       `json:"dt,omitempty"`
+	Samples  int           `json:"samples"` // samples in total (split over Chains)
+	Every    int           `json:"every"`   // steps between samples
+	Burn     int64         `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
+	Chains   int           `json:"chains"`  // independent chains (1 as in the paper)
+	Bins     int           `json:"bins"`    // histogram bins of the paper-style fit
+	Boot     int           `json:"boot"`    // bootstrap resamples
+}
+
+// Validate checks the configuration and says what to change.
+func (c StationaryConfig) Validate() error {
+	if err := c.Problem.Validate(); err != nil {
+		return err
+	}
+	if err := validateDyn(c.Eta, c.B, c.N); err != nil {
+		return err
+	}
+	switch {
+	case c.Samples < 10:
+		return fmt.Errorf("samples must be ≥ 10, got %d", c.Samples)
+	case c.Every < 1:
+		return fmt.Errorf("every must be ≥ 1 step, got %d", c.Every)
+	case c.Chains < 1 || c.Chains > c.Samples:
+		return fmt.Errorf("chains must be between 1 and the number of samples, got %d", c.Chains)
+	case c.Burn < 0:
+		return fmt.Errorf("burn-in must be ≥ 0 steps, got %d", c.Burn)
+	case c.Bins < 3:
+		return fmt.Errorf("bins must be ≥ 3, got %d", c.Bins)
+	case c.Boot < 0:
+		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
+	}
+	return nil
+}
+
+// StationaryResult is the outcome of Stationary.
+type StationaryResult struct {
+	Spectrum
+	Fit      escape.PhiFit `json:"fit"`
+	PhiMean  float64       `json:"phi_theory"`     // 1 + B/(ηh*) with h* = mean eigenvalue
+	PhiMax   float64       `json:"phi_theory_max"` // with h* = λ_max
+	Burn     int64         `json:"burn"`
+	Diverged bool          `json:"diverged"`
+	// Ell are the samples L/L* (chain after chain), Z the eigen-coordinate
+	// of each sample when P = 1 (for histograms of θ − θ*).
+	Ell []float64 `json:"ell"`
+	Z   []float64 `json:"z,omitempty"`
+	// Eq4 compares with the exact stationary density of Eq. 4 (P = 1 only).
+	Eq4 *Eq4Comparison `json:"eq4,omitempty"`
+}
+
+// Eq4Comparison holds the P = 1 check against the closed-form density of the
+// Eq.-4 diffusion with the exact noise of Eq. 8.
+type Eq4Comparison struct {
+	PhiEquivalent float64   `json:"phi_equivalent"` // φ with the density's E[log ℓ]
+	TailPhi       float64   `json:"tail_phi"`       // φ of its power-law tail
+	KS            escape.KS `json:"ks"`             // samples of z against its CDF
+	RelDiff       float64   `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
+}
+
+type sampler struct {
+	burn, every int64
+	per         int
+	ell, z      [][]float64
+	lstar       float64
+}
+
+func (s *sampler) Observe(st *dynamics.State) bool {
+	if st.Diverged {
+		return true
+	}
+	if st.Steps >= s.burn && (st.Steps-s.burn)%s.every == 0 {
+		s.ell[st.Run] = append(s.ell[st.Run], st.Loss/s.lstar)
+		if s.z != nil {
+			s.z[st.Run] = append(s.z[st.Run], st.Z[0])
+		}
+	}
+	return len(s.ell[st.Run]) >= s.per
+}
+
+// Stationary runs the experiment, or returns its cached result.
+func Stationary(ctx context.Context, cache run.Cache, backendName string, c StationaryConfig, progress run.Progress) (run.Result[StationaryResult], error) {
+	if c.Dynamics == "" {
+		c.Dynamics = dynamics.SGD
+	}
+	if err := c.Validate(); err != nil {
+		return run.Result[StationaryResult]{}, err
+	}
+	spec := run.Spec{Experiment: "linreg/stationary", CodeVersion: StationaryVersion, Config: c, Seed: c.Seed, Backend: backendName}
+	return run.Do(ctx, cache, spec, func(ctx context.Context) (StationaryResult, error) {
+		return stationary(ctx, c, progress)
+	})
+}
+
+func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) (StationaryResult, error) {
+	_, q, err := c.Problem.build()
+	if err != nil {
+		return StationaryResult{}, err
+	}
+	res := StationaryResult{Spectrum: spectrum(q)}
+	res.PhiMean = phiTheory(c.Eta, c.B, res.HMean)
+	res.PhiMax = phiTheory(c.Eta, c.B, res.HMax)
+	burn := c.Burn
+	if burn == 0 {
+		burn = int64(math.Ceil(20 / (c.Eta * res.HMin)))
+	}
+	res.Burn = burn
+	per := (c.Samples + c.Chains - 1) / c.Chains
+	s := &sampler{burn: burn, every: int64(c.Every), per: per, ell: make([][]float64, c.Chains), lstar: q.LStar}
+	if q.P == 1 {
+		s.z = make([][]float64, c.Chains)
+	}
+	maxSteps := burn + int64(per)*int64(c.Every)
+	sum, err := dynamics.Run(ctx, q, dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT},
+		dynamics.Options{Runs: c.Chains, Seed: c.Seed + 1, MaxSteps: maxSteps, Progress: progress}, s)
+	if err != nil {
+		return res, err
+	}
+	if sum.Diverged > 0 {
+		res.Diverged = true
+		return res, nil
+	}
+	for i, ch := range s.ell {
+		res.Ell = append(res.Ell, ch...)
+		if s.z != nil {
+			res.Z = append(res.Z, s.z[i]...)
+		}
+	}
+	res.Fit, err = escape.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+2)
+	if err != nil {
+		return res, fmt.Errorf("fitting φ: %w", err)
+	}
+	if q.P == 1 && (c.Dynamics == dynamics.SGD || c.Dynamics == dynamics.SDE4) {
+		d, err := dynamics.Stationary1D(q, c.Eta, c.B)
+		if err != nil {
+			return res, err
+		}
+		eq := &Eq4Comparison{TailPhi: d.TailPhi}
+		eq.PhiEquivalent, err = escape.PhiFromMeanLog(d.MeanLogEll(), 0.5)
+		if err != nil {
+			return res, err
+		}
+		eq.KS, err = escape.KSTest(res.Z, d.CDFAt, res.Fit.TauInt)
+		if err != nil {
+			return res, err
+		}
+		eq.RelDiff = res.Fit.MLE/eq.PhiEquivalent - 1
+		res.Eq4 = eq
+	}
+	return res, nil
+}
