@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
@@ -125,7 +124,7 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	if err := checkKind(*dyn); err != nil {
 		return err
 	}
-	r, err := linreg.Stationary(context.Background(), com.cache(), "native-go", cfg, run.TextProgress(stderr, "stationary", 2*time.Second))
+	r, err := linreg.Stationary(context.Background(), com.cache(), linreg.Engine, cfg, run.TextProgress(stderr, "stationary", 2*time.Second))
 	if err != nil {
 		return err
 	}
@@ -145,6 +144,9 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 		out["loglik_powerlaw_minus_gibbs"] = res.Fit.LogLikPerSample
 		if res.Eq4 != nil {
 			out["eq4"] = res.Eq4
+		}
+		if res.KestenPhi > 0 {
+			out["kesten_phi"] = res.KestenPhi
 		}
 	}
 	if *com.json {
@@ -209,7 +211,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	r, err := linreg.FPT(context.Background(), com.cache(), "native-go", cfg, run.TextProgress(stderr, "fpt runs", 2*time.Second))
+	r, err := linreg.FPT(context.Background(), com.cache(), linreg.Engine, cfg, run.TextProgress(stderr, "fpt runs", 2*time.Second))
 	if err != nil {
 		return err
 	}
@@ -269,4 +271,3 @@ func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON b
 	return tw.Flush()
 }
 
-var _ = backend.Name

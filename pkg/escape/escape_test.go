@@ -243,3 +243,23 @@ func TestKS(t *testing.T) {
 		t.Errorf("autocorrelation not accounted for: %+v", ks4)
 	}
 }
+
+func TestOneDimensionalDensitiesAreNormalised(t *testing.T) {
+	for _, c := range []struct{ lam, ls, phi float64 }{{1, 0.5, 11}, {2, 0.1, 1.3}, {0.5, 1, 3}} {
+		s, h := 0.0, 1e-3
+		for z := -2000.0; z <= 2000; z += h {
+			s += PowerLawPDF(z, c.lam, c.ls, c.phi) * h
+		}
+		tail := 2 * math.Pow(0.5*c.lam, -c.phi) * math.Pow(2000, 1-2*c.phi) / (2*c.phi - 1) // ∫ beyond ±2000
+		if math.Abs(s+tail-1) > 2e-3 {
+			t.Errorf("%+v: power law integrates to %v", c, s+tail)
+		}
+		g := 0.0
+		for z := -50.0; z <= 50; z += h {
+			g += GibbsPDF(z, c.lam, c.ls) * h
+		}
+		if math.Abs(g-1) > 1e-6 {
+			t.Errorf("%+v: Gibbs integrates to %v", c, g)
+		}
+	}
+}

@@ -282,3 +282,18 @@ func FitPhi(chains [][]float64, a float64, nbins, boot int, seed uint64) (PhiFit
 	fit.HistCI = run.NewInterval(Percentile(hists, 0.025), Percentile(hists, 0.975))
 	return fit, nil
 }
+
+// PowerLawPDF is the normalised one-dimensional density p(z) ∝ L(z)^(−φ) of
+// Eq. 17 for L(z) = L* + ½λz², using ∫(L* + ½λz²)^(−φ)dz =
+// L*^(½−φ)·sqrt(2/λ)·B(½, φ−½) (φ > ½).
+func PowerLawPDF(z, lambda, lStar, phi float64) float64 {
+	logNorm := (0.5-phi)*math.Log(lStar) + 0.5*math.Log(2/lambda) + lbeta(0.5, phi-0.5)
+	return math.Exp(-phi*math.Log(lStar+0.5*lambda*z*z) - logNorm)
+}
+
+// GibbsPDF is the one-dimensional Gibbs density p(z) ∝ exp(−L(z)/T) for
+// L(z) = L* + ½λz²: a Gaussian of variance T/λ.
+func GibbsPDF(z, lambda, temperature float64) float64 {
+	v := temperature / lambda
+	return math.Exp(-z*z/(2*v)) / math.Sqrt(2*math.Pi*v)
+}

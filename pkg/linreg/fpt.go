@@ -94,6 +94,11 @@ func (o *fptObserver) Observe(s *dynamics.State) bool {
 	return o.tr.Record(s.Run, s.T, s.Loss)
 }
 
+// never is an observer that lets runs go on until their step cap.
+type never struct{}
+
+func (never) Observe(*dynamics.State) bool { return false }
+
 // FPT runs the experiment, or returns its cached result.
 func FPT(ctx context.Context, cache run.Cache, backendName string, c FPTConfig, progress run.Progress) (run.Result[FPTResult], error) {
 	if c.Dynamics == "" {
@@ -128,6 +133,19 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	res.FitCMin = c.FitCMin
 	if res.FitCMin == 0 {
 		res.FitCMin = math.Max(tr.C[0], 1.5*res.ModeRatio)
+	}
+	// Stability probe: first passages stop a run as soon as it crosses the
+	// largest threshold, which an exploding run does within a few steps, so
+	// divergence is checked separately on runs that do not stop early.
+	probeSteps := min(c.MaxSteps, max(2000, int64(math.Ceil(50/(c.Eta*res.HMin)))))
+	probe, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: min(c.Runs, 8), Seed: c.Seed + 3, MaxSteps: probeSteps}, never{})
+	if err != nil {
+		return res, err
+	}
+	if probe.Diverged > 0 {
+		res.Diverged = probe.Diverged
+		res.FitNote = fmt.Sprintf("%d of %d probe runs diverged within %d steps (loss non-finite or above %g·L*): no first-passage statistics", probe.Diverged, probe.Runs, probeSteps, dynamics.DivergenceFactor)
+		return res, nil
 	}
 	sum, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: c.Runs, Seed: c.Seed + 1, MaxSteps: c.MaxSteps, Progress: progress}, &fptObserver{tr: tr})
 	if err != nil {

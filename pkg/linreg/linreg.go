@@ -9,11 +9,13 @@
 package linreg
 
 import (
+	"context"
 	"fmt"
 	"math"
 
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
@@ -80,4 +82,47 @@ func phiTheory(eta float64, b int, h float64) float64 {
 func slopeTheory(eta float64, b int, h float64, n int) float64 {
 	v, _ := theory.EscapeExponent(theory.SGD{Eta: eta, B: float64(b), HStar: h}, float64(n))
 	return v
+}
+
+// Engine names the compute engine of these experiments in provenance
+// records and cache keys: the native Go loop of dynamics.Run (the GoMLX
+// lockstep engine, dynamics.RunGoMLX, follows the same trajectories and is
+// used for accelerators and benchmarks).
+const Engine = "native-go"
+
+// StationarySweep runs Stationary for every (η, B) pair of the grid, in
+// order, reporting progress per configuration; finished configurations are
+// cached, so an interrupted sweep resumes where it stopped.
+func StationarySweep(ctx context.Context, cache run.Cache, base StationaryConfig, etas []float64, bs []int, progress run.Progress) ([]run.Result[StationaryResult], error) {
+	var out []run.Result[StationaryResult]
+	total := len(etas) * len(bs)
+	for _, eta := range etas {
+		for _, b := range bs {
+			c := base
+			c.Eta, c.B = eta, b
+			progress.Report(len(out), total, fmt.Sprintf("η=%g B=%d", eta, b))
+			r, err := Stationary(ctx, cache, Engine, c, nil)
+			if err != nil {
+				return out, fmt.Errorf("η=%g, B=%d: %w", eta, b, err)
+			}
+			out = append(out, r)
+		}
+	}
+	progress.Report(total, total, "done")
+	return out, nil
+}
+
+// FPTSweep runs FPT for each configuration in order, cached one by one.
+func FPTSweep(ctx context.Context, cache run.Cache, cfgs []FPTConfig, progress run.Progress) ([]run.Result[FPTResult], error) {
+	var out []run.Result[FPTResult]
+	for i, c := range cfgs {
+		progress.Report(i, len(cfgs), fmt.Sprintf("%s P=%d η=%g B=%d", c.Dynamics, c.P, c.Eta, c.B))
+		r, err := FPT(ctx, cache, Engine, c, nil)
+		if err != nil {
+			return out, fmt.Errorf("%s P=%d: %w", c.Dynamics, c.P, err)
+		}
+		out = append(out, r)
+	}
+	progress.Report(len(cfgs), len(cfgs), "done")
+	return out, nil
 }

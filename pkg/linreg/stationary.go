@@ -67,6 +67,10 @@ type StationaryResult struct {
 	Z   []float64 `json:"z,omitempty"`
 	// Eq4 compares with the exact stationary density of Eq. 4 (P = 1 only).
 	Eq4 *Eq4Comparison `json:"eq4,omitempty"`
+	// KestenPhi is the tail φ of discrete SGD for P = 1 with Gaussian inputs,
+	// (α+1)/2 with E|1 − ηs|^α = 1 (dynamics.KestenExponent): a finite-η
+	// prediction independent of the SDE picture. 0 when not applicable.
+	KestenPhi float64 `json:"kesten_phi,omitempty"`
 }
 
 // Eq4Comparison holds the P = 1 check against the closed-form density of the
@@ -149,6 +153,11 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 	res.Fit, err = escape.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+2)
 	if err != nil {
 		return res, fmt.Errorf("fitting φ: %w", err)
+	}
+	if q.P == 1 && c.Dynamics == dynamics.SGD {
+		if a, err := dynamics.KestenExponent(c.Eta, c.B, c.XStd*c.XStd); err == nil && !math.IsInf(a, 0) {
+			res.KestenPhi = (a + 1) / 2
+		}
 	}
 	if q.P == 1 && (c.Dynamics == dynamics.SGD || c.Dynamics == dynamics.SDE4) {
 		d, err := dynamics.Stationary1D(q, c.Eta, c.B)
