@@ -256,6 +256,13 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 	label := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 	var ticks []gplot.Tick
 	switch {
+	case max/min < 10:
+		// Less than a decade (c ∈ [1.1, 2], say): plain ticks, labelled.
+		for _, t := range (gplot.DefaultTicks{}).Ticks(min, max) {
+			if t.Value > 0 {
+				ticks = append(ticks, t)
+			}
+		}
 	case decades <= 3:
 		for e := lo; e <= hi; e++ {
 			for m := 1; m < 10; m++ {

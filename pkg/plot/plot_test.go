@@ -80,15 +80,24 @@ func TestHistogramIsADensity(t *testing.T) {
 }
 
 func TestLogTicksLabelShortRanges(t *testing.T) {
-	ticks := LogTicks{}.Ticks(1.2, 6)
+	ticks := LogTicks{}.Ticks(1.2, 60)
 	var labels []string
 	for _, tk := range ticks {
 		if tk.Label != "" {
 			labels = append(labels, tk.Label)
 		}
 	}
-	if strings.Join(labels, ",") != "2,5" {
-		t.Errorf("labels %v, want 2,5", labels)
+	if strings.Join(labels, ",") != "2,5,10,20,50" {
+		t.Errorf("labels %v, want 2,5,10,20,50", labels)
+	}
+	n := 0
+	for _, tk := range (LogTicks{}).Ticks(1.1, 2) {
+		if tk.Label != "" {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("less than a decade: %d labels, want at least 3", n)
 	}
 	for _, r := range [][2]float64{{1e-5, 1e3}, {1e-40, 1e-1}} {
 		n := 0
