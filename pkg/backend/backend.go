@@ -30,20 +30,37 @@ import (
 // DefaultConfig is the GoMLX backend configuration used when GOMLX_BACKEND is unset.
 const DefaultConfig = "go"
 
+// Config returns the backend configuration that New will use: the value of
+// GOMLX_BACKEND when set and non-empty, otherwise DefaultConfig — with one
+// amendment: a SimpleGo configuration ("go" or "go:…") that does not choose
+// an ops_* execution mode gets "ops_sequential". GoMLX v0.26's SimpleGo
+// deadlocks when a graph executed in parallel runs a DotGeneral that itself
+// waits for pool workers (seen on 2 cores: every worker waits for a slot);
+// sequential op execution keeps the parallelism inside each large op and
+// cannot deadlock.
+func Config() string {
+	c := strings.TrimSpace(os.Getenv(backends.ConfigEnvVar))
+	if c == "" {
+		c = DefaultConfig
+	}
+	if c == "go" || strings.HasPrefix(c, "go:") {
+		if !strings.Contains(c, "ops_") {
+			if c == "go" {
+				c = "go:ops_sequential"
+			} else {
+				c += ",ops_sequential"
+			}
+		}
+	}
+	return c
+}
+
 var (
 	mu      sync.Mutex
 	cached  backends.Backend
 	cachedC string
 )
 
-// Config returns the backend configuration that New will use: the value of
-// GOMLX_BACKEND when set and non-empty, otherwise DefaultConfig.
-func Config() string {
-	if c := strings.TrimSpace(os.Getenv(backends.ConfigEnvVar)); c != "" {
-		return c
-	}
-	return DefaultConfig
-}
 
 // New returns the backend selected by Config. Backends are expensive to
 // create and hold device memory, so one instance per configuration is shared by
@@ -91,7 +108,7 @@ func Name() string {
 	if err != nil {
 		return Config() + " (unavailable: " + err.Error() + ")"
 	}
-	if Config() == DefaultConfig {
+	if Config() == "go:ops_sequential" {
 		return b.Name()
 	}
 	return b.Name() + " [" + Config() + "]"

@@ -1,0 +1,289 @@
+// Package model defines the networks of the paper as GoMLX graphs: MLPs of
+// any widths and the convolutional network of section 5.2 (3×conv64, pool,
+// 3×conv128, pool, 3×conv256, pool, dense), ReLU activations, no output
+// activation, Glorot-uniform initialisation, zero biases; and the losses:
+// the mean-square loss with the paper's ½ (Eq. 1) and softmax
+// cross-entropy (appendix D).
+//
+// A model knows its parameter shapes and its forward graph f(θ, x), nothing
+// about training. Forward also returns, for every parametric layer l, its
+// input in "patch" form U_l ([n, positions, k]) and its pre-activation
+// A_l = U_l·W_l + b_l ([n, positions, c]): per-sample gradients are then
+// ∇_{W_l}ℓ_μ = Σ_p U_l[μ,p]ᵀ δ_l[μ,p] with δ_l = ∂(Σ_μ ℓ_μ)/∂A_l, which is how
+// pkg/noise gets per-sample quantities without a per-sample backward pass.
+// Convolutions (3×3, stride 1, "same" padding) are written as im2col plus a
+// matrix product for exactly that reason.
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best with dot import
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// Kind of a layer.
+type Kind string
+
+// Layer kinds.
+const (
+	KindDense   Kind = "dense"   // U·W + b on the flattened features
+	KindConv3   Kind = "conv3x3" // 3×3 convolution, stride 1, same padding
+	KindReLU    Kind = "relu"
+	KindMaxPool Kind = "maxpool2" // 2×2 max pooling, stride 2
+	KindFlatten Kind = "flatten"
+)
+
+// Layer is one step of the network.
+type Layer struct {
+	Kind Kind `json:"kind"`
+	In   int  `json:"in,omitempty"`  // input features (dense) or channels (conv)
+	Out  int  `json:"out,omitempty"` // output features or channels
+}
+
+// Arch is a network architecture.
+type Arch struct {
+	Name    string  `json:"name"`
+	Input   []int   `json:"input"` // per-sample input shape: [D] (MLP) or [H, W, C] (CNN)
+	Layers  []Layer `json:"layers"`
+	Outputs int     `json:"outputs"`
+}
+
+// MLP returns in → widths… → out with ReLU after every hidden layer and no
+// output activation.
+func MLP(in int, widths []int, out int) (Arch, error) {
+	if in < 1 || out < 1 {
+		return Arch{}, fmt.Errorf("model: MLP needs positive input and output sizes, got %d and %d", in, out)
+	}
+	a := Arch{Input: []int{in}, Outputs: out}
+	prev := in
+	var name []string
+	name = append(name, fmt.Sprint(in))
+	for _, w := range widths {
+		if w < 1 {
+			return Arch{}, fmt.Errorf("model: hidden width %d must be positive (widths %v)", w, widths)
+		}
+		a.Layers = append(a.Layers, Layer{Kind: KindDense, In: prev, Out: w}, Layer{Kind: KindReLU})
+		prev = w
+		name = append(name, fmt.Sprint(w))
+	}
+	a.Layers = append(a.Layers, Layer{Kind: KindDense, In: prev, Out: out})
+	a.Name = "mlp-" + strings.Join(append(name, fmt.Sprint(out)), "-")
+	return a, nil
+}
+
+// CNN returns the convolutional network of section 5.2 for h×w×c images:
+// for each entry of channels, convsPerStack 3×3 convolutions with ReLU, then
+// a 2×2 max pool; then a dense layer to out outputs. The paper's network is
+// CNN(32, 32, 3, []int{64, 128, 256}, 3, 10).
+func CNN(h, w, c int, channels []int, convsPerStack, out int) (Arch, error) {
+	if h < 1 || w < 1 || c < 1 || out < 1 || convsPerStack < 1 || len(channels) == 0 {
+		return Arch{}, fmt.Errorf("model: CNN needs a positive image shape, outputs, convolutions per stack and at least one stack")
+	}
+	a := Arch{Input: []int{h, w, c}, Outputs: out}
+	prev := c
+	for _, ch := range channels {
+		if ch < 1 {
+			return Arch{}, fmt.Errorf("model: channel count %d must be positive (channels %v)", ch, channels)
+		}
+		if h%2 != 0 || w%2 != 0 {
+			return Arch{}, fmt.Errorf("model: a %d×%d feature map cannot be max-pooled 2×2; use an image size divisible by 2^%d", h, w, len(channels))
+		}
+		for i := 0; i < convsPerStack; i++ {
+			a.Layers = append(a.Layers, Layer{Kind: KindConv3, In: prev, Out: ch}, Layer{Kind: KindReLU})
+			prev = ch
+		}
+		a.Layers = append(a.Layers, Layer{Kind: KindMaxPool})
+		h, w = h/2, w/2
+	}
+	a.Layers = append(a.Layers, Layer{Kind: KindFlatten}, Layer{Kind: KindDense, In: h * w * prev, Out: out})
+	parts := make([]string, len(channels))
+	for i, ch := range channels {
+		parts[i] = fmt.Sprint(ch)
+	}
+	a.Name = fmt.Sprintf("cnn-%dx%dx%d-%s-x%d-%d", a.Input[0], a.Input[1], c, strings.Join(parts, "-"), convsPerStack, out)
+	return a, nil
+}
+
+// InputSize is the number of input values per sample.
+func (a Arch) InputSize() int {
+	n := 1
+	for _, d := range a.Input {
+		n *= d
+	}
+	return n
+}
+
+// Param describes one parameter tensor.
+type Param struct {
+	Layer  int   // index in Layers
+	Shape  []int // [k, c] for weights, [c] for biases
+	Bias   bool
+	FanIn  int
+	FanOut int
+}
+
+// Params lists the parameter tensors in order: for every dense or conv
+// layer, its weight [k, c] then its bias [c]. For a 3×3 convolution k = 9·In.
+func (a Arch) Params() []Param {
+	var ps []Param
+	for i, l := range a.Layers {
+		switch l.Kind {
+		case KindDense:
+			ps = append(ps, Param{Layer: i, Shape: []int{l.In, l.Out}, FanIn: l.In, FanOut: l.Out},
+				Param{Layer: i, Shape: []int{l.Out}, Bias: true})
+		case KindConv3:
+			ps = append(ps, Param{Layer: i, Shape: []int{9 * l.In, l.Out}, FanIn: 9 * l.In, FanOut: 9 * l.Out},
+				Param{Layer: i, Shape: []int{l.Out}, Bias: true})
+		}
+	}
+	return ps
+}
+
+// NumParams is P, the number of trainable parameters.
+func (a Arch) NumParams() int {
+	n := 0
+	for _, p := range a.Params() {
+		s := 1
+		for _, d := range p.Shape {
+			s *= d
+		}
+		n += s
+	}
+	return n
+}
+
+// Init draws parameters with Glorot-uniform weights, U(±sqrt(6/(fan_in+fan_out))),
+// and zero biases, from a PCG stream seeded by seed. Values are float32.
+func (a Arch) Init(seed uint64) []*tensors.Tensor {
+	rng := rand.New(rand.NewPCG(seed, 0x9107))
+	var out []*tensors.Tensor
+	for _, p := range a.Params() {
+		n := 1
+		for _, d := range p.Shape {
+			n *= d
+		}
+		v := make([]float32, n)
+		if !p.Bias {
+			lim := math.Sqrt(6 / float64(p.FanIn+p.FanOut))
+			for i := range v {
+				v[i] = float32((2*rng.Float64() - 1) * lim)
+			}
+		}
+		out = append(out, tensors.FromFlatDataAndDimensions(v, p.Shape...))
+	}
+	return out
+}
+
+// Tap is one parametric layer's input in patch form and its pre-activation.
+type Tap struct {
+	U *Node // [n, positions, k]
+	A *Node // [n, positions, c]
+}
+
+// Forward builds f(θ, x) for a batch x of shape [n, InputSize] (flattened
+// per sample; images in H, W, C order) and returns the outputs [n, Outputs]
+// and one Tap per parametric layer, in order.
+func (a Arch) Forward(params []*Node, x *Node) (*Node, []Tap, error) {
+	if want := len(a.Params()); len(params) != want {
+		return nil, nil, fmt.Errorf("model: %s takes %d parameter tensors, got %d", a.Name, want, len(params))
+	}
+	n := x.Shape().Dimensions[0]
+	h := x
+	if len(a.Input) == 3 {
+		h = Reshape(x, n, a.Input[0], a.Input[1], a.Input[2])
+	}
+	var taps []Tap
+	pi := 0
+	for _, l := range a.Layers {
+		switch l.Kind {
+		case KindDense:
+			u := Reshape(h, n, 1, l.In)
+			w, b := params[pi], params[pi+1]
+			pi += 2
+			pre := Add(DotGeneral(u, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.Out))
+			taps = append(taps, Tap{U: u, A: pre})
+			h = Reshape(pre, n, l.Out)
+		case KindConv3:
+			dims := h.Shape().Dimensions // [n, H, W, C]
+			H, W := dims[1], dims[2]
+			u := Reshape(im2col3(h), n, H*W, 9*l.In)
+			w, b := params[pi], params[pi+1]
+			pi += 2
+			pre := Add(DotGeneral(u, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.Out))
+			taps = append(taps, Tap{U: u, A: pre})
+			h = Reshape(pre, n, H, W, l.Out)
+		case KindReLU:
+			h = Max(h, ZerosLike(h))
+		case KindMaxPool:
+			dims := h.Shape().Dimensions
+			H, W, C := dims[1], dims[2], dims[3]
+			h = ReduceMax(Reshape(h, n, H/2, 2, W/2, 2, C), 2, 4)
+		case KindFlatten:
+			h = Reshape(h, n, -1)
+		default:
+			return nil, nil, fmt.Errorf("model: unknown layer kind %q", l.Kind)
+		}
+	}
+	return h, taps, nil
+}
+
+// im2col3 turns [n, H, W, C] into [n, H, W, 9C]: the 3×3 neighbourhood of
+// every pixel (zero padded), ordered (dy, dx, channel). It is built from
+// Concatenate and Gather, whose gradients every backend supports (the
+// gradient of Slice needs Pad, which SimpleGo lacks).
+func im2col3(x *Node) *Node {
+	dims := x.Shape().Dimensions
+	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
+	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
+	p := Concatenate([]*Node{row, x, row}, 1)
+	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
+	p = Concatenate([]*Node{col, p, col}, 2) // [n, H+2, W+2, C]
+	p = TransposeAllAxes(Reshape(p, n, (H+2)*(W+2), C), 1, 0, 2)
+	idx := make([]int32, 0, H*W*9)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			for dy := 0; dy < 3; dy++ {
+				for dx := 0; dx < 3; dx++ {
+					idx = append(idx, int32((y+dy)*(W+2)+x+dx))
+				}
+			}
+		}
+	}
+	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, H*W*9, 1))
+	g := Gather(p, ids) // [H·W·9, n, C]
+	g = TransposeAllAxes(g, 1, 0, 2)
+	return Reshape(g, n, H, W, 9*C)
+}
+
+// Loss names.
+const (
+	MSE = "mse" // ℓ = ½|f − y|² (Eq. 1)
+	CE  = "ce"  // ℓ = −Σ_k y_k log softmax(f)_k
+)
+
+// PerSampleLoss returns ℓ_μ ([n]) for outputs f [n, K] and targets y [n, K].
+func PerSampleLoss(loss string, f, y *Node) (*Node, error) {
+	switch loss {
+	case MSE:
+		d := Sub(f, y)
+		return MulScalar(ReduceSum(Mul(d, d), -1), 0.5), nil
+	case CE:
+		return Neg(ReduceSum(Mul(y, LogSoftmax(f, -1)), -1)), nil
+	}
+	return nil, fmt.Errorf("model: unknown loss %q (use %q or %q)", loss, MSE, CE)
+}
+
+// ParamShapes returns the GoMLX shapes of the parameters (float32).
+func (a Arch) ParamShapes() []shapes.Shape {
+	var out []shapes.Shape
+	for _, p := range a.Params() {
+		out = append(out, shapes.Make(dtypes.Float32, p.Shape...))
+	}
+	return out
+}

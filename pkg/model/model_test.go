@@ -1,0 +1,210 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/sgdescape/sgdescape/pkg/backend"
+)
+
+func TestParamCounts(t *testing.T) {
+	mlp, _ := MLP(784, []int{100, 100}, 1)
+	if got := mlp.NumParams(); got != 88701 {
+		t.Errorf("784-100-100-1 has %d parameters, want 88701", got)
+	}
+	small, _ := MLP(784, []int{10}, 1)
+	if got := small.NumParams(); got != 7861 {
+		t.Errorf("784-10-1 has %d parameters, want 7861 (the paper's count)", got)
+	}
+	cnn, err := CNN(32, 32, 3, []int{64, 128, 256}, 3, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	prev := 3
+	for _, ch := range []int{64, 128, 256} {
+		for i := 0; i < 3; i++ {
+			want += 9*prev*ch + ch
+			prev = ch
+		}
+	}
+	want += 4*4*256*10 + 10
+	if got := cnn.NumParams(); got != want {
+		t.Errorf("paper CNN has %d parameters, want %d", got, want)
+	}
+	for _, bad := range []func() error{
+		func() error { _, err := MLP(0, nil, 1); return err },
+		func() error { _, err := MLP(4, []int{3, 0}, 1); return err },
+		func() error { _, err := CNN(30, 30, 3, []int{8, 8}, 1, 10); return err }, // 15×15 cannot be pooled
+		func() error { _, err := CNN(32, 32, 3, nil, 1, 10); return err },
+	} {
+		if bad() == nil {
+			t.Error("bad architecture accepted")
+		}
+	}
+}
+
+func TestGlorotInit(t *testing.T) {
+	a, _ := MLP(50, []int{30}, 2)
+	ps := a.Init(3)
+	w := tensors.MustCopyFlatData[float32](ps[0])
+	lim := float32(math.Sqrt(6.0 / 80))
+	var sum2 float64
+	for _, v := range w {
+		if v < -lim || v > lim {
+			t.Fatalf("weight %v outside ±%v", v, lim)
+		}
+		sum2 += float64(v * v)
+	}
+	// Var of U(−a, a) is a²/3 = 2/(fan_in+fan_out).
+	if v := sum2 / float64(len(w)); math.Abs(v/(2.0/80)-1) > 0.1 {
+		t.Errorf("weight variance %v, want %v", v, 2.0/80)
+	}
+	for _, b := range tensors.MustCopyFlatData[float32](ps[1]) {
+		if b != 0 {
+			t.Fatal("bias not zero")
+		}
+	}
+	again := tensors.MustCopyFlatData[float32](a.Init(3)[0])
+	if again[7] != w[7] {
+		t.Error("init not deterministic")
+	}
+}
+
+// reference computes the network with plain loops.
+func reference(a Arch, ps [][]float32, x []float32) []float32 {
+	type fm struct {
+		h, w, c int
+		v       []float32
+	}
+	cur := fm{1, 1, len(x), x}
+	if len(a.Input) == 3 {
+		cur = fm{a.Input[0], a.Input[1], a.Input[2], x}
+	}
+	pi := 0
+	for _, l := range a.Layers {
+		switch l.Kind {
+		case KindDense:
+			w, b := ps[pi], ps[pi+1]
+			pi += 2
+			out := make([]float32, l.Out)
+			for o := 0; o < l.Out; o++ {
+				s := b[o]
+				for i := 0; i < l.In; i++ {
+					s += cur.v[i] * w[i*l.Out+o]
+				}
+				out[o] = s
+			}
+			cur = fm{1, 1, l.Out, out}
+		case KindConv3:
+			w, b := ps[pi], ps[pi+1]
+			pi += 2
+			out := make([]float32, cur.h*cur.w*l.Out)
+			for y := 0; y < cur.h; y++ {
+				for xx := 0; xx < cur.w; xx++ {
+					for o := 0; o < l.Out; o++ {
+						s := b[o]
+						for dy := 0; dy < 3; dy++ {
+							for dx := 0; dx < 3; dx++ {
+								yy, xs := y+dy-1, xx+dx-1
+								if yy < 0 || yy >= cur.h || xs < 0 || xs >= cur.w {
+									continue
+								}
+								for c := 0; c < cur.c; c++ {
+									k := (dy*3+dx)*cur.c + c
+									s += cur.v[(yy*cur.w+xs)*cur.c+c] * w[k*l.Out+o]
+								}
+							}
+						}
+						out[(y*cur.w+xx)*l.Out+o] = s
+					}
+				}
+			}
+			cur = fm{cur.h, cur.w, l.Out, out}
+		case KindReLU:
+			for i, v := range cur.v {
+				if v < 0 {
+					cur.v[i] = 0
+				}
+			}
+		case KindMaxPool:
+			out := make([]float32, cur.h/2*cur.w/2*cur.c)
+			for y := 0; y < cur.h/2; y++ {
+				for xx := 0; xx < cur.w/2; xx++ {
+					for c := 0; c < cur.c; c++ {
+						m := float32(math.Inf(-1))
+						for dy := 0; dy < 2; dy++ {
+							for dx := 0; dx < 2; dx++ {
+								m = max(m, cur.v[((2*y+dy)*cur.w+2*xx+dx)*cur.c+c])
+							}
+						}
+						out[(y*cur.w/2+xx)*cur.c+c] = m
+					}
+				}
+			}
+			cur = fm{cur.h / 2, cur.w / 2, cur.c, out}
+		case KindFlatten:
+			cur = fm{1, 1, len(cur.v), cur.v}
+		}
+	}
+	return cur.v
+}
+
+func TestForwardMatchesLoops(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mlp, _ := MLP(6, []int{5, 4}, 3)
+	cnn, _ := CNN(4, 4, 2, []int{3, 2}, 2, 3)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, a := range []Arch{mlp, cnn} {
+		ps := a.Init(7)
+		var host [][]float32
+		for _, p := range ps {
+			v := tensors.MustCopyFlatData[float32](p)
+			for i := range v {
+				v[i] += float32(0.1 * rng.NormFloat64()) // non-zero biases too
+			}
+			host = append(host, v)
+			tensors.MustMutableFlatData(p, func(flat []float32) { copy(flat, v) })
+		}
+		const n = 3
+		x := make([]float32, n*a.InputSize())
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		exec, err := NewExec(be, func(in []*Node) []*Node {
+			out, taps, err := a.Forward(in[:len(in)-1], in[len(in)-1])
+			if err != nil {
+				panic(err)
+			}
+			return []*Node{out, taps[0].A}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := make([]any, 0, len(ps)+1)
+		for _, p := range ps {
+			args = append(args, p)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(x, n, a.InputSize()))
+		res, err := exec.Exec(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float32](res[0])
+		for s := 0; s < n; s++ {
+			want := reference(a, host, append([]float32(nil), x[s*a.InputSize():(s+1)*a.InputSize()]...))
+			for k := range want {
+				if d := math.Abs(float64(got[s*a.Outputs+k] - want[k])); d > 1e-4*(1+math.Abs(float64(want[k]))) {
+					t.Fatalf("%s sample %d output %d: graph %v, loops %v", a.Name, s, k, got[s*a.Outputs+k], want[k])
+				}
+			}
+		}
+	}
+}
