@@ -119,7 +119,8 @@ TEST_REPORTS := $(TOOLS)/test-reports
 test: setup data test-go test-notebooks test-runner
 
 test-go:
-	@echo "==> go vet ./..."
+	@echo "==> gofmt, go vet ./..."
+	@unformatted=$$(gofmt -l pkg cmd); if [ -n "$$unformatted" ]; then echo "error: not gofmt-formatted: $$unformatted (run gofmt -w pkg cmd)"; exit 1; fi
 	@go vet ./...
 	@echo "==> go test ./..."
 	@go test -count=1 ./...

@@ -270,4 +270,3 @@ func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON b
 	}
 	return tw.Flush()
 }
-

@@ -61,7 +61,6 @@ var (
 	cachedC string
 )
 
-
 // New returns the backend selected by Config. Backends are expensive to
 // create and hold device memory, so one instance per configuration is shared by
 // the whole process.

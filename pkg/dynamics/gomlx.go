@@ -70,13 +70,13 @@ func RunGoMLX(ctx context.Context, be backends.Backend, lr *data.LinRegProblem, 
 		losses := make([]*Node, k)
 		for step := 0; step < k; step++ {
 			ids := Reshape(Slice(idx, AxisElem(step)), R, B, 1)
-			xb := Gather(x, ids)                                    // [R,B,P]
-			yb := Reshape(Gather(y, ids), R, B)                     // [R,B]
-			f := ReduceSum(Mul(xb, InsertAxes(th, 1)), -1)          // [R,B]
+			xb := Gather(x, ids)                                      // [R,B,P]
+			yb := Reshape(Gather(y, ids), R, B)                       // [R,B]
+			f := ReduceSum(Mul(xb, InsertAxes(th, 1)), -1)            // [R,B]
 			grad := ReduceSum(Mul(InsertAxes(Sub(f, yb), -1), xb), 1) // [R,P]
 			th = Sub(th, MulScalar(grad, eta/float64(B)))
-			d := Sub(th, ts)                                        // [R,P]
-			quad := ReduceSum(Mul(MatMul(d, h), d), -1)             // [R]
+			d := Sub(th, ts)                            // [R,P]
+			quad := ReduceSum(Mul(MatMul(d, h), d), -1) // [R]
 			losses[step] = AddScalar(MulScalar(quad, 0.5), lstar)
 		}
 		_ = g

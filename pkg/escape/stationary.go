@@ -200,8 +200,8 @@ func IntegratedAutocorrTime(x []float64) float64 {
 
 // PhiFit is the result of FitPhi.
 type PhiFit struct {
-	A        float64      `json:"a"`        // n/2
-	MLE      float64      `json:"phi_mle"`  // maximum likelihood (correct volume element)
+	A        float64      `json:"a"`       // n/2
+	MLE      float64      `json:"phi_mle"` // maximum likelihood (correct volume element)
 	MLECI    run.Interval `json:"phi_mle_ci"`
 	Hist     float64      `json:"phi_hist"` // the paper's histogram fit
 	HistCI   run.Interval `json:"phi_hist_ci"`

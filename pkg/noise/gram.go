@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/backends"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"gonum.org/v1/gonum/mat"
 
@@ -82,7 +82,7 @@ func GramFactors(be backends.Backend, a model.Arch, params []*tensors.Tensor, x 
 				*dst = append(*dst, mat.NewDense(n, w, nil))
 			}
 			for r := 0; r < m; r++ {
-				copy((*dst)[l].RawRowView(lo + r), v[r*w:(r+1)*w])
+				copy((*dst)[l].RawRowView(lo+r), v[r*w:(r+1)*w])
 			}
 		}
 	}

@@ -58,15 +58,15 @@ func ChunkSize(a model.Arch, limit int) int {
 
 // Stats are full-data statistics of one parameter point.
 type Stats struct {
-	N          int     `json:"N"`
-	Loss       float64 `json:"loss"`           // L = (1/N)Σℓ_μ
-	Accuracy   float64 `json:"accuracy"`       // sign agreement (1 output) or argmax (several)
-	GradNorm2  float64 `json:"grad_norm2"`     // |∇L|²
-	MeanGrad2  float64 `json:"mean_grad2"`     // (1/N)Σ|∇ℓ_μ|²
-	MeanJac2   float64 `json:"mean_jac2"`      // (1/N)Σ|∇f_μ|² (summed over outputs)
-	Noise      float64 `json:"noise"`          // 𝒩 = (1/N)Σ|∇ℓ_μ|² − |∇L|²
-	Decoupled  float64 `json:"decoupled"`      // 2L·(1/N)Σ|∇f_μ|², the decoupled prediction of 𝒩 (Eq. 9, mean-square loss)
-	PerSampleL []float64 `json:"-"`            // ℓ_μ, kept for spectra
+	N          int       `json:"N"`
+	Loss       float64   `json:"loss"`       // L = (1/N)Σℓ_μ
+	Accuracy   float64   `json:"accuracy"`   // sign agreement (1 output) or argmax (several)
+	GradNorm2  float64   `json:"grad_norm2"` // |∇L|²
+	MeanGrad2  float64   `json:"mean_grad2"` // (1/N)Σ|∇ℓ_μ|²
+	MeanJac2   float64   `json:"mean_jac2"`  // (1/N)Σ|∇f_μ|² (summed over outputs)
+	Noise      float64   `json:"noise"`      // 𝒩 = (1/N)Σ|∇ℓ_μ|² − |∇L|²
+	Decoupled  float64   `json:"decoupled"`  // 2L·(1/N)Σ|∇f_μ|², the decoupled prediction of 𝒩 (Eq. 9, mean-square loss)
+	PerSampleL []float64 `json:"-"`          // ℓ_μ, kept for spectra
 }
 
 // TraceSigma returns Tr Σ = (1/B)(N−B)/(N−1)·𝒩 for batch size B (Eq. 8).

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/gomlx/gomlx/backends"
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"gonum.org/v1/gonum/mat"
 
@@ -17,8 +17,8 @@ import (
 type What int
 
 const (
-	LossGradient What = iota // ∇_θ ℓ_μ
-	OutputGradient           // ∇_θ f_μ (single-output networks)
+	LossGradient   What = iota // ∇_θ ℓ_μ
+	OutputGradient             // ∇_θ f_μ (single-output networks)
 )
 
 // Rows materialises per-sample gradient vectors in float64, row μ for sample
