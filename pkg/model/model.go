@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best with dot import
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -190,6 +191,29 @@ type Tap struct {
 // per sample; images in H, W, C order) and returns the outputs [n, Outputs]
 // and one Tap per parametric layer, in order.
 func (a Arch) Forward(params []*Node, x *Node) (*Node, []Tap, error) {
+	return a.forward(params, x, true)
+}
+
+// Apply builds f(θ, x) like Forward, but when the backend can
+// differentiate its own convolution op (the XLA backend; SimpleGo lacks the
+// Reverse op its gradient needs) it uses that op instead of im2col, which is
+// faster when the per-layer taps are not needed (training). The two agree to
+// rounding.
+func (a Arch) Apply(params []*Node, x *Node) (*Node, error) {
+	native := x.Graph().Backend().Capabilities().Operations[backends.OpTypeReverse] &&
+		x.Graph().Backend().Capabilities().Operations[backends.OpTypeConvGeneral]
+	out, _, err := a.forward(params, x, !native)
+	return out, err
+}
+
+// ApplyNative is Apply forced to use the backend's convolution op (for
+// inference-only graphs, and to test that both forms agree).
+func (a Arch) ApplyNative(params []*Node, x *Node) (*Node, error) {
+	out, _, err := a.forward(params, x, false)
+	return out, err
+}
+
+func (a Arch) forward(params []*Node, x *Node, withTaps bool) (*Node, []Tap, error) {
 	if want := len(a.Params()); len(params) != want {
 		return nil, nil, fmt.Errorf("model: %s takes %d parameter tensors, got %d", a.Name, want, len(params))
 	}
@@ -212,9 +236,14 @@ func (a Arch) Forward(params []*Node, x *Node) (*Node, []Tap, error) {
 		case KindConv3:
 			dims := h.Shape().Dimensions // [n, H, W, C]
 			H, W := dims[1], dims[2]
-			u := Reshape(im2col3(h), n, H*W, 9*l.In)
 			w, b := params[pi], params[pi+1]
 			pi += 2
+			if !withTaps {
+				k := Reshape(w, 3, 3, l.In, l.Out) // rows of w are ordered (dy, dx, c), as im2col3
+				h = Add(Convolve(h, k).Strides(1).PadSame().Done(), Reshape(b, 1, 1, 1, l.Out))
+				continue
+			}
+			u := Reshape(im2col3(h), n, H*W, 9*l.In)
 			pre := Add(DotGeneral(u, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.Out))
 			taps = append(taps, Tap{U: u, A: pre})
 			h = Reshape(pre, n, H, W, l.Out)

@@ -183,7 +183,11 @@ func TestForwardMatchesLoops(t *testing.T) {
 			if err != nil {
 				panic(err)
 			}
-			return []*Node{out, taps[0].A}
+			fast, err := a.ApplyNative(in[:len(in)-1], in[len(in)-1])
+			if err != nil {
+				panic(err)
+			}
+			return []*Node{out, taps[0].A, fast}
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -198,6 +202,12 @@ func TestForwardMatchesLoops(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := tensors.MustCopyFlatData[float32](res[0])
+		fast := tensors.MustCopyFlatData[float32](res[2])
+		for i := range got {
+			if d := math.Abs(float64(got[i] - fast[i])); d > 1e-4*(1+math.Abs(float64(got[i]))) {
+				t.Fatalf("%s: Apply (backend convolution) %v differs from Forward (im2col) %v", a.Name, fast[i], got[i])
+			}
+		}
 		for s := 0; s < n; s++ {
 			want := reference(a, host, append([]float32(nil), x[s*a.InputSize():(s+1)*a.InputSize()]...))
 			for k := range want {

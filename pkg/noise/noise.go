@@ -155,8 +155,9 @@ func (e *Evaluator) graph(params []*Node, x, y *Node) []*Node {
 	grads := Gradient(sum, wrt...)
 	g2 := perSampleSq(taps, grads[:len(taps)])
 	jac := ZerosLike(l)
+	K := e.arch.Outputs
+	jacK := make([]*Node, 0, K) // per-output |∇f_μk|², each [n]
 	if e.jac {
-		K := e.arch.Outputs
 		for k := 0; k < K; k++ {
 			// Σ_μ f_μk through a one-hot mask (the gradient of Slice needs Pad, missing in SimpleGo).
 			mask := make([]float32, K)
@@ -166,8 +167,18 @@ func (e *Evaluator) graph(params []*Node, x, y *Node) []*Node {
 			for i, t := range taps {
 				as[i] = t.A
 			}
-			jac = Add(jac, perSampleSq(taps, Gradient(fk, as...)))
+			jk := perSampleSq(taps, Gradient(fk, as...))
+			jacK = append(jacK, jk)
+			jac = Add(jac, jk)
 		}
+	}
+	r := Sub(f, y)
+	res2 := Mul(r, r) // [n, K]
+	var jacs *Node
+	if e.jac {
+		jacs = Stack(jacK, 1) // [n, K]
+	} else {
+		jacs = ZerosLike(res2)
 	}
 	var correct *Node
 	if e.arch.Outputs == 1 {
@@ -176,7 +187,7 @@ func (e *Evaluator) graph(params []*Node, x, y *Node) []*Node {
 		correct = ConvertDType(Equal(ArgMax(f, -1), ArgMax(y, -1)), f.DType())
 	}
 	correct = Reshape(correct, -1)
-	out := []*Node{l, g2, jac, correct}
+	out := []*Node{l, g2, jac, correct, res2, jacs}
 	return append(out, grads[len(taps):]...)
 }
 
@@ -193,6 +204,7 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 	st.N = n
 	st.PerSampleL = make([]float64, 0, n)
 	var sumGrad [][]float64
+	var meanR2, meanJK []float64
 	for lo := 0; lo < n; lo += e.chunk {
 		hi := min(n, lo+e.chunk)
 		m := hi - lo
@@ -209,6 +221,15 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 		g2 := tensors.MustCopyFlatData[float32](out[1])
 		j2 := tensors.MustCopyFlatData[float32](out[2])
 		ok := tensors.MustCopyFlatData[float32](out[3])
+		r2 := tensors.MustCopyFlatData[float32](out[4])
+		jk := tensors.MustCopyFlatData[float32](out[5])
+		if meanR2 == nil {
+			meanR2, meanJK = make([]float64, K), make([]float64, K)
+		}
+		for i := range r2 {
+			meanR2[i%K] += float64(r2[i])
+			meanJK[i%K] += float64(jk[i])
+		}
 		for i := 0; i < m; i++ {
 			st.Loss += float64(ls[i])
 			st.MeanGrad2 += float64(g2[i])
@@ -219,7 +240,7 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 		if sumGrad == nil {
 			sumGrad = make([][]float64, len(params))
 		}
-		for pi, t := range out[4:] {
+		for pi, t := range out[6:] {
 			v := tensors.MustCopyFlatData[float32](t)
 			if sumGrad[pi] == nil {
 				sumGrad[pi] = make([]float64, len(v))
@@ -240,7 +261,9 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 		}
 	}
 	st.Noise = st.MeanGrad2 - st.GradNorm2
-	st.Decoupled = 2 * st.Loss * st.MeanJac2
+	for k := range meanR2 {
+		st.Decoupled += (meanR2[k] / fn) * (meanJK[k] / fn)
+	}
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) || math.IsNaN(st.Noise) {
 		return st, fmt.Errorf("noise: the loss is not finite (%v): training diverged", st.Loss)
 	}

@@ -76,7 +76,7 @@ func New(be backends.Backend, a model.Arch, cfg Config, x, y []float32, n int) (
 		for s := 0; s < k; s++ {
 			ids := Reshape(Slice(idx, AxisElem(s)), b, 1)
 			xb, yb := Gather(X, ids), Gather(Y, ids)
-			f, _, err := a.Forward(params, xb)
+			f, err := a.Apply(params, xb)
 			if err != nil {
 				panic(err)
 			}
