@@ -184,11 +184,23 @@ func (f Figure) build() (*gplot.Plot, error) {
 	p.Legend.Top = !f.LegendBottom
 	p.Legend.Left = f.LegendLeft
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	if f.XMin != 0 || f.XMax != 0 {
-		p.X.Min, p.X.Max = f.XMin, f.XMax
+	if f.XMin != 0 {
+		p.X.Min = f.XMin
 	}
-	if f.YMin != 0 || f.YMax != 0 {
-		p.Y.Min, p.Y.Max = f.YMin, f.YMax
+	if f.XMax != 0 {
+		p.X.Max = f.XMax
+	}
+	if f.YMin != 0 {
+		p.Y.Min = f.YMin
+	}
+	if f.YMax != 0 {
+		p.Y.Max = f.YMax
+	}
+	if p.X.Min >= p.X.Max || p.Y.Min >= p.Y.Max {
+		return nil, fmt.Errorf("plot %q: empty axis range x [%v, %v], y [%v, %v]", f.Title, p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)
+	}
+	if (f.LogX && p.X.Min <= 0) || (f.LogY && p.Y.Min <= 0) {
+		return nil, fmt.Errorf("plot %q: a logarithmic axis needs a positive range (x from %v, y from %v)", f.Title, p.X.Min, p.Y.Min)
 	}
 	return p, nil
 }
@@ -200,7 +212,13 @@ func (e errPoints) Len() int                        { return len(e) }
 func (e errPoints) XY(i int) (float64, float64)     { return e[i].x, e[i].y }
 func (e errPoints) YError(i int) (float64, float64) { return e[i].lo, e[i].hi }
 
-func (f Figure) render(format string) ([]byte, error) {
+func (f Figure) render(format string) (out []byte, err error) {
+	defer func() {
+		// gonum/plot panics on some degenerate inputs; a figure is never worth a crash.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("plot %q: %v", f.Title, r)
+		}
+	}()
 	p, err := f.build()
 	if err != nil {
 		return nil, err

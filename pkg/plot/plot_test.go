@@ -115,3 +115,18 @@ func TestLogTicksLabelShortRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestAxisLimitsAreIndependent(t *testing.T) {
+	f := Figure{Title: "t", LogY: true, YMin: 1e-3, Series: []Series{{Name: "s", X: []float64{1, 2}, Y: []float64{0.1, 1}}}}
+	if _, err := f.PNG(); err != nil {
+		t.Errorf("YMin alone: %v", err)
+	}
+	f.YMin, f.YMax = 5, 1
+	if _, err := f.PNG(); err == nil {
+		t.Error("inverted range accepted")
+	}
+	f.YMin, f.YMax = -1, 0
+	if _, err := f.PNG(); err == nil {
+		t.Error("non-positive log range accepted")
+	}
+}
