@@ -179,23 +179,41 @@ func checkKind(k string) error {
 
 func runFPT(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fpt", stderr)
-	model := fs.String("model", "linreg", "model: linreg (section 5.3.1)")
-	prob := problemFlags(fs)
+	model := "linreg"
+	for i, a := range args { // the model decides which flags exist
+		if (a == "-model" || a == "--model") && i+1 < len(args) {
+			model = args[i+1]
+		} else if v, ok := strings.CutPrefix(a, "-model="); ok {
+			model = v
+		}
+	}
+	fs.String("model", "linreg", "model: linreg (section 5.3.1) or mlp (section 5.3.2)")
 	com := addCommon(fs)
 	b := fs.Int("B", 1, "mini-batch size B (1 ≤ B ≤ N)")
 	eta := fs.Float64("eta", 0.1, "learning rate η (> 0)")
-	dyn := fs.String("dynamics", "sgd", "dynamics: sgd|sde4|sde12|sde14|gld")
-	dt := fs.Float64("dt", 0, "SDE step (default η)")
 	runs := fs.Int("runs", 100, "independent runs")
 	cs := fs.String("c", "1.2,1.5,2,3", "threshold ratios c = L_th/L(θ*) > 1, comma-separated")
 	maxSteps := fs.Int64("maxsteps", 1000000, "steps per run before it is censored")
-	fitMin := fs.Float64("fit-cmin", 0, "fit the slope over c ≥ this (0: 1.5 × the stationary mode of L/L*)")
+	fitMin := fs.Float64("fit-cmin", 0, "fit the slope over c ≥ this (linreg default: 1.5 × the stationary mode of L/L*; mlp: every threshold)")
 	boot := fs.Int("boot", 1000, "bootstrap resamples over runs")
+	switch model {
+	case "mlp":
+		pre := pretrainFlags(fs)
+		every := fs.Int64("every", 1, "check the full-batch loss every this many steps (time resolution every·η)")
+		allow := fs.Bool("allow-nonstationary", false, "accept a θ* whose pre-training has not converged")
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		return runNetworkFPT(pre, stdout, stderr, eta, b, runs, cs, maxSteps, fitMin, boot, com, every, allow)
+	case "linreg":
+	default:
+		return usagef("unknown -model %q (available: linreg, mlp)", model)
+	}
+	prob := problemFlags(fs)
+	dyn := fs.String("dynamics", "sgd", "dynamics: sgd|sde4|sde12|sde14|gld")
+	dt := fs.Float64("dt", 0, "SDE step (default η)")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if *model != "linreg" {
-		return usagef("unknown -model %q (available: linreg)", *model)
 	}
 	if err := checkKind(*dyn); err != nil {
 		return err

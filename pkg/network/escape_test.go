@@ -1,0 +1,210 @@
+package network
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/sgdescape/sgdescape/pkg/backend"
+	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/model"
+	"github.com/sgdescape/sgdescape/pkg/noise"
+	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/train"
+)
+
+// naive is SGD on the shallow network written out directly: forward of every
+// sample for the loss, gradients by hand, no incremental pre-activations.
+func naive(net Shallow, x, y []float64, n int, eta float64, batches [][]int32) []float64 {
+	d, h := net.D, net.H
+	w1 := append([]float64(nil), net.W1...)
+	b1 := append([]float64(nil), net.B1...)
+	w2 := append([]float64(nil), net.W2...)
+	b2 := net.B2
+	fwd := func(mu int) (float64, []float64) {
+		a := append([]float64(nil), b1...)
+		for i := 0; i < d; i++ {
+			for j := 0; j < h; j++ {
+				a[j] += x[mu*d+i] * w1[i*h+j]
+			}
+		}
+		f := b2
+		for j := range a {
+			if a[j] > 0 {
+				f += w2[j] * a[j]
+			}
+		}
+		return f, a
+	}
+	var losses []float64
+	for _, batch := range batches {
+		gw1 := make([]float64, d*h)
+		gb1 := make([]float64, h)
+		gw2 := make([]float64, h)
+		gb2 := 0.0
+		for _, mu := range batch {
+			f, a := fwd(int(mu))
+			r := f - y[mu]
+			gb2 += r
+			for j := range a {
+				if a[j] > 0 {
+					gw2[j] += r * a[j]
+					gb1[j] += r * w2[j]
+					for i := 0; i < d; i++ {
+						gw1[i*h+j] += r * w2[j] * x[int(mu)*d+i]
+					}
+				}
+			}
+		}
+		s := eta / float64(len(batch))
+		for i := range w1 {
+			w1[i] -= s * gw1[i]
+		}
+		for j := range b1 {
+			b1[j] -= s * gb1[j]
+			w2[j] -= s * gw2[j]
+		}
+		b2 -= s * gb2
+		l := 0.0
+		for mu := 0; mu < n; mu++ {
+			f, _ := fwd(mu)
+			l += (f - y[mu]) * (f - y[mu])
+		}
+		losses = append(losses, l/(2*float64(n)))
+	}
+	return losses
+}
+
+func TestContinuationMatchesNaiveSGD(t *testing.T) {
+	fakeMNIST(t, 50)
+	spec := DataSpec{Set: "mnist", N: 50, Targets: EvenOdd}
+	ds, err := spec.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := model.MLP(ds.D(), []int{5}, 1)
+	ps := a.Init(4)
+	net, err := ShallowFromParams(a, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, B := range []int{1, 3} {
+		c, err := NewContinuation(net, ds.X, ds.Y, ds.N(), 0.05, B)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.RefreshEvery = 7 // exercise the exact refresh too
+		const steps = 40
+		got := map[int64]float64{}
+		var mu sync.Mutex
+		_, _, err = c.Run(context.Background(), 1, 9, steps, 1, func(_ int, s int64, _, l float64) bool {
+			mu.Lock()
+			got[s] = l
+			mu.Unlock()
+			return false
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bt, _ := minibatch.New(ds.N(), B, dynamics.RunRNG(9, 0))
+		var batches [][]int32
+		for i := 0; i < steps; i++ {
+			batches = append(batches, append([]int32(nil), bt.Next()...))
+		}
+		want := naive(net, c.X, c.Y, ds.N(), 0.05, batches)
+		for i, w := range want {
+			if g := got[int64(i+1)]; math.Abs(g-w) > 1e-9*w {
+				t.Fatalf("B=%d step %d: engine loss %v, naive SGD %v", B, i+1, g, w)
+			}
+		}
+	}
+}
+
+// One step of the engine against GoMLX autodiff of the mini-batch loss.
+func TestContinuationGradientMatchesAutodiff(t *testing.T) {
+	fakeMNIST(t, 20)
+	ds, _ := DataSpec{Set: "mnist", N: 20, Targets: EvenOdd}.Load()
+	a, _ := model.MLP(ds.D(), []int{4}, 1)
+	ps := a.Init(2)
+	net, _ := ShallowFromParams(a, ps)
+	c, _ := NewContinuation(net, ds.X, ds.Y, ds.N(), 0.1, 4)
+	rep := c.newReplica()
+	batch := []int32{3, 7, 11, 19}
+	c.step(rep, batch)
+	be, _ := backend.New()
+	D := ds.D()
+	var xb, yb []float32
+	for _, mu := range batch {
+		xb = append(xb, ds.X[int(mu)*D:(int(mu)+1)*D]...)
+		yb = append(yb, ds.Y[mu])
+	}
+	rows, err := noise.Rows(be, a, model.MSE, noise.LossGradient, ps, xb, yb, len(batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theta []float64
+	for _, p := range ps {
+		for _, v := range tensors.MustCopyFlatData[float32](p) {
+			theta = append(theta, float64(v))
+		}
+	}
+	after := append(append(append(append([]float64(nil), rep.w1...), rep.b1...), rep.w2...), rep.b2)
+	for j := range theta {
+		g := 0.0
+		for i := range batch {
+			g += rows.At(i, j) / float64(len(batch))
+		}
+		if want := theta[j] - 0.1*g; math.Abs(after[j]-want) > 1e-5*(1+math.Abs(want)) {
+			t.Fatalf("parameter %d after one step: engine %v, autodiff %v", j, after[j], want)
+		}
+	}
+}
+
+func TestRunEscapeSmall(t *testing.T) {
+	fakeMNIST(t, 60)
+	be, _ := backend.New()
+	cache := run.Cache{Dir: t.TempDir()}
+	pre := PretrainConfig{
+		Run: RunSpec{Data: DataSpec{Set: "mnist", N: 60, Targets: EvenOdd}, Arch: ArchSpec{Kind: "mlp", Widths: []int{4}},
+			Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 10, Seed: 1}},
+		Epochs: 5000, UntilStationary: true, CheckEvery: 20, Window: 5, Tol: 0.05,
+	}
+	cfg := EscapeConfig{Pretrain: pre, Eta: 0.05, B: 1, Runs: 12, C: []float64{1.3, 1.6, 2}, MaxSteps: 50000, Every: 1, Seed: 3,
+		Boot: 50, FreeRuns: 2, FreeSteps: 200}
+	r, err := RunEscape(context.Background(), be, "test", cache, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Result
+	if !res.Pretrained.Stationary || res.LStar <= 0 || res.HStar <= 0 || len(res.Estimators) != 4 || len(res.Free.T) == 0 {
+		t.Fatalf("incomplete result: %+v", res)
+	}
+	if math.IsNaN(res.Fit.LogLog.Slope) || math.IsNaN(res.ImpliedN) {
+		t.Errorf("no slope: %+v", res.Fit.LogLog)
+	}
+	// The implied n makes the theory slope equal the fit.
+	phi := 1 + float64(cfg.B)/(cfg.Eta*res.HStar)
+	if math.Abs(phi-res.ImpliedN/2-res.Fit.LogLog.Slope) > 1e-9*math.Abs(phi) {
+		t.Errorf("implied n %v does not reproduce slope %v", res.ImpliedN, res.Fit.LogLog.Slope)
+	}
+	again, err := RunEscape(context.Background(), be, "test", cache, cfg, nil)
+	if err != nil || !again.FromCache {
+		t.Errorf("second call not cached: %v", err)
+	}
+	// A pre-training cut short is refused.
+	short := cfg
+	short.Pretrain.Epochs, short.Pretrain.UntilStationary, short.Pretrain.Tol = 20, false, 1e-9
+	if _, err := RunEscape(context.Background(), be, "test", cache, short, nil); err == nil || !strings.Contains(err.Error(), "not converged") {
+		t.Errorf("non-stationary θ* accepted: %v", err)
+	}
+	bad := cfg
+	bad.C = []float64{0.9}
+	if _, err := RunEscape(context.Background(), be, "test", cache, bad, nil); err == nil {
+		t.Error("c ≤ 1 accepted")
+	}
+}
