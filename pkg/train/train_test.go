@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -141,4 +142,66 @@ func BenchmarkEpochMNISTMLP(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// accelerated reports whether the backend is XLA (a GPU): the paper-scale
+// benchmarks below take hours on SimpleGo and are skipped there.
+func accelerated(b *testing.B) {
+	if !strings.HasPrefix(backend.Config(), "xla") {
+		b.Skip("paper-scale benchmark: set GOMLX_BACKEND=xla:<PJRT plugin> (a GPU); on SimpleGo it takes hours")
+	}
+}
+
+func randomData(n, d, k int) ([]float32, []float32) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	y := make([]float32, n*k)
+	for i := 0; i < n; i++ {
+		y[i*k+rng.IntN(k)] = 1
+	}
+	return x, y
+}
+
+// One epoch of the paper's Fashion-MNIST MLP (784-2000-2000-2000-10), B = 100,
+// timed on 6 000 random images (the speed does not depend on the pixel values).
+func BenchmarkEpochFashionMLP2000(b *testing.B) {
+	accelerated(b)
+	be, _ := backend.New()
+	a, _ := model.MLP(784, []int{2000, 2000, 2000}, 10)
+	x, y := randomData(6000, 784, 10)
+	// η = 0.01: random inputs are not centred, and the speed does not depend on η.
+	tr, err := New(be, a, Config{Loss: model.MSE, Eta: 0.01, B: 100, Seed: 1, StepsPerExec: 10}, x, y, 6000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.RunEpoch()
+	for b.Loop() {
+		if _, err := tr.RunEpoch(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(6000*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// One epoch of the paper's CIFAR-10 CNN (3×conv64, 3×conv128, 3×conv256, dense 10),
+// B = 100, on 2 000 random images.
+func BenchmarkEpochPaperCNN(b *testing.B) {
+	accelerated(b)
+	be, _ := backend.New()
+	a, _ := model.CNN(32, 32, 3, []int{64, 128, 256}, 3, 10)
+	x, y := randomData(2000, 3072, 10)
+	tr, err := New(be, a, Config{Loss: model.MSE, Eta: 0.01, B: 100, Seed: 1, StepsPerExec: 5}, x, y, 2000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.RunEpoch()
+	for b.Loop() {
+		if _, err := tr.RunEpoch(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(2000*b.N)/b.Elapsed().Seconds(), "images/s")
 }
