@@ -25,11 +25,15 @@ MATHJAX_SHA256    := 7131e739848edc14aa661a5516995866b81a477fab8b039d7cc324930e7
 
 export PATH := $(TOOLBIN):$(PATH)
 export JUPYTER_DATA_DIR := $(VENV)/share/jupyter
-export GOFLAGS := -buildvcs=false
+# Dense spectra use OpenBLAS + LAPACKE when they are installed (the `openblas`
+# build tag; 10× faster eigendecompositions), gonum's pure-Go code otherwise.
+# GOFLAGS reaches every go command and the GoNB kernel.
+OPENBLAS := $(shell [ -e /usr/include/lapacke.h ] && ls /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so 2>/dev/null | head -1)
+export GOFLAGS := -buildvcs=false $(if $(OPENBLAS),-tags=openblas)
 # The module proxy refuses GoNB's version list; resolve from the local module cache first.
 GOPROXY_LOCAL = file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)
 
-.PHONY: help setup check-tools apt venv gotools kernel mathjax data report test test-go test-notebooks test-runner lab bench fuzz clean
+.PHONY: help setup check-tools apt venv gotools kernel mathjax data report run-notebooks test test-go test-notebooks test-runner lab bench fuzz clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -42,14 +46,16 @@ check-tools:
 	@python3 -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: Python 3.10+ with the venv module is required (Debian: apt-get install python3-venv)."; exit 1; }
 	@command -v git >/dev/null || { echo "error: git is not installed (Debian: apt-get install git)."; exit 1; }
 
-# System packages: Chromium (the report check renders MathJax headless) and
-# Fashion-MNIST (Debian's dataset-fashion-mnist). Installed with apt-get when run as root.
-APT_PKGS := chromium dataset-fashion-mnist
+# System packages: Chromium (the report check renders MathJax headless),
+# Fashion-MNIST (Debian's dataset-fashion-mnist) and OpenBLAS/LAPACKE (fast
+# dense spectra). Installed with apt-get when run as root.
 apt: $(TOOLS)/apt.stamp
 $(TOOLS)/apt.stamp:
 	@mkdir -p $(TOOLS)
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
+	 [ -e /usr/include/lapacke.h ] || missing="$$missing liblapacke-dev"; \
+	 ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
 	 if [ -n "$$missing" ]; then \
 	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	     echo "==> apt-get install$$missing"; \
@@ -110,13 +116,17 @@ data: setup
 	@go run ./cmd/sgdescape data fetch
 
 # ---------------------------------------------------------------- the main job
+# The notebooks run in a sub-make so that GOFLAGS sees the libraries `setup` installed.
 report: setup data
-	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/"
+	@$(MAKE) --no-print-directory run-notebooks
+run-notebooks:
+	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))"
 	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS)
 
 # ---------------------------------------------------------------- tests
 TEST_REPORTS := $(TOOLS)/test-reports
-test: setup data test-go test-notebooks test-runner
+test: setup data
+	@$(MAKE) --no-print-directory test-go test-notebooks test-runner
 
 test-go:
 	@echo "==> gofmt, go vet ./..."
@@ -124,6 +134,10 @@ test-go:
 	@go vet ./...
 	@echo "==> go test ./..."
 	@go test -count=1 ./...
+ifneq ($(OPENBLAS),)
+	@echo "==> the pure-Go linear algebra too (without the openblas tag)"
+	@go test -count=1 -tags= ./pkg/spectrum ./pkg/hessian ./pkg/noise
+endif
 	@echo "==> fuzzing each parser for $(FUZZTIME)"
 	@$(MAKE) --no-print-directory fuzz
 

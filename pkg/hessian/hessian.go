@@ -356,7 +356,7 @@ func jtj(be backends.Backend, a model.Arch, params []*tensors.Tensor, x []float3
 			if err != nil {
 				return nil, err
 			}
-			acc.SymRankK(acc, 1/float64(n), rows.T())
+			spectrum.SymRankK(acc, 1/float64(n), rows)
 		}
 	}
 	return acc, nil

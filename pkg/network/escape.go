@@ -19,12 +19,15 @@ import (
 )
 
 // PretrainVersion is the code version of pre-training (part of its cache key).
-const PretrainVersion = "pretrain/v1"
+const PretrainVersion = "pretrain/v2"
 
 // PretrainConfig describes how θ* is found (section 5.3.2): SGD for a fixed
 // number of epochs, or until the full-batch loss is stationary. The loss is
-// checked every CheckEvery epochs; stationarity means that the means of the
-// last two windows of Window checks differ by less than Tol (relative).
+// checked every CheckEvery epochs. Stationarity compares the means of the
+// last two windows of Window checks: the loss counts as still falling when
+// the later mean is lower by more than Tol (relative) *and* by more than
+// twice the standard error of the difference (SGD makes the loss fluctuate
+// from check to check, so a smaller difference is noise, not a trend).
 type PretrainConfig struct {
 	Run             RunSpec `json:"run"`
 	Epochs          int     `json:"epochs"` // fixed length, or the maximum with UntilStationary
@@ -39,8 +42,8 @@ func (c PretrainConfig) Validate() error {
 	switch {
 	case c.Epochs < 1:
 		return fmt.Errorf("pretrain: epochs must be ≥ 1, got %d", c.Epochs)
-	case c.CheckEvery < 1 || c.Window < 1:
-		return fmt.Errorf("pretrain: check-every and window must be ≥ 1")
+	case c.CheckEvery < 1 || c.Window < 2:
+		return fmt.Errorf("pretrain: check-every must be ≥ 1 and the window ≥ 2 checks")
 	case !(c.Tol > 0):
 		return fmt.Errorf("pretrain: the stationarity tolerance must be positive, got %v", c.Tol)
 	case c.Run.Train.Loss != model.MSE:
@@ -65,20 +68,29 @@ type Pretrained struct {
 	Note       string      `json:"note"`
 }
 
-func windowDrift(h []LossPoint, w int) (float64, bool) {
-	if len(h) < 2*w {
-		return math.NaN(), false
+// windowDrift returns the relative decrease of the last window mean against
+// the previous one, and its standard error (from the spread within windows).
+func windowDrift(h []LossPoint, w int) (drift, se float64, ok bool) {
+	if len(h) < 2*w || w < 2 {
+		return math.NaN(), math.NaN(), false
 	}
-	mean := func(ps []LossPoint) float64 {
-		s := 0.0
+	stats := func(ps []LossPoint) (float64, float64) {
+		s, ss := 0.0, 0.0
 		for _, p := range ps {
 			s += p.Loss
+			ss += p.Loss * p.Loss
 		}
-		return s / float64(len(ps))
+		m := s / float64(len(ps))
+		v := math.Max(ss/float64(len(ps))-m*m, 0) * float64(len(ps)) / float64(len(ps)-1)
+		return m, v / float64(len(ps))
 	}
-	last, prev := mean(h[len(h)-w:]), mean(h[len(h)-2*w:len(h)-w])
-	return (prev - last) / prev, true
+	last, vl := stats(h[len(h)-w:])
+	prev, vp := stats(h[len(h)-2*w : len(h)-w])
+	return (prev - last) / prev, math.Sqrt(vl+vp) / prev, true
 }
+
+// stillFalling applies the stationarity criterion.
+func stillFalling(drift, se, tol float64) bool { return drift > tol && drift > 2*se }
 
 // Pretrain runs (or loads) the pre-training and returns the session at θ*.
 func Pretrain(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c PretrainConfig, progress run.Progress) (*Session, Pretrained, error) {
@@ -89,7 +101,7 @@ func Pretrain(ctx context.Context, be backends.Backend, backendName string, cach
 	if err != nil {
 		return nil, Pretrained{}, err
 	}
-	sess.CheckpointEvery = c.CheckEvery * c.Window
+	sess.CheckpointEvery = c.CheckEvery // a checkpoint at every loss check: the history can be re-measured without retraining
 	ev, err := noise.NewEvaluator(be, sess.Arch, model.MSE, false)
 	if err != nil {
 		return nil, Pretrained{}, err
@@ -107,20 +119,22 @@ func Pretrain(ctx context.Context, be backends.Backend, backendName string, cach
 			}
 			p.History = append(p.History, LossPoint{ep, st.Loss})
 			progress.Report(ep, c.Epochs, fmt.Sprintf("pre-training: epoch %d, L = %.5g", ep, st.Loss))
-			d, ok := windowDrift(p.History, c.Window)
-			if ok && c.UntilStationary && math.Abs(d) < c.Tol {
+			d, se, ok := windowDrift(p.History, c.Window)
+			if ok && c.UntilStationary && !stillFalling(d, se, c.Tol) {
 				break
 			}
 		}
 		last := p.History[len(p.History)-1]
 		p.Epoch, p.LStar = last.Epoch, last.Loss
-		p.Drift, _ = windowDrift(p.History, c.Window)
-		p.Stationary = !math.IsNaN(p.Drift) && math.Abs(p.Drift) < c.Tol
+		var se float64
+		p.Drift, se, _ = windowDrift(p.History, c.Window)
 		if math.IsNaN(p.Drift) {
 			p.Note = fmt.Sprintf("too few loss checks (%d) for two windows of %d", len(p.History), c.Window)
 			p.Drift = 0
 		} else {
-			p.Note = fmt.Sprintf("window means of the full-batch loss changed by %.2f %% (tolerance %.2f %%)", 100*p.Drift, 100*c.Tol)
+			p.Stationary = !stillFalling(p.Drift, se, c.Tol)
+			p.Note = fmt.Sprintf("the mean full-batch loss of the last %d checks is %.2f %% below the previous %d (standard error %.2f %%; still falling means more than %.2f %% and more than two standard errors)",
+				c.Window, 100*p.Drift, c.Window, 100*se, 100*c.Tol)
 		}
 		return p, nil
 	})

@@ -208,3 +208,31 @@ func TestRunEscapeSmall(t *testing.T) {
 		t.Error("c ≤ 1 accepted")
 	}
 }
+
+func TestStationarityCriterion(t *testing.T) {
+	mk := func(v ...float64) []LossPoint {
+		var h []LossPoint
+		for i, x := range v {
+			h = append(h, LossPoint{i, x})
+		}
+		return h
+	}
+	// Clearly falling: 10 % lower, tiny spread.
+	d, se, ok := windowDrift(mk(1, 1.01, 0.99, 0.9, 0.91, 0.89), 3)
+	if !ok || !stillFalling(d, se, 0.02) {
+		t.Errorf("falling loss judged stationary: drift %v se %v", d, se)
+	}
+	// Flat but noisy: 3 % lower with a spread of ±10 %.
+	d, se, _ = windowDrift(mk(1.1, 0.9, 1.0, 0.87, 1.07, 0.97), 3)
+	if stillFalling(d, se, 0.02) {
+		t.Errorf("noisy flat loss judged falling: drift %v se %v", d, se)
+	}
+	// Below tolerance: stationary whatever the noise.
+	d, se, _ = windowDrift(mk(1, 1, 1, 0.99, 0.99, 0.99), 3)
+	if stillFalling(d, se, 0.02) {
+		t.Errorf("1 %% decrease with tolerance 2 %% judged falling")
+	}
+	if _, _, ok := windowDrift(mk(1, 2, 3), 2); ok {
+		t.Error("three checks cannot make two windows of two")
+	}
+}

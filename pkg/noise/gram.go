@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sgdescape/sgdescape/pkg/model"
+	"github.com/sgdescape/sgdescape/pkg/spectrum"
 )
 
 // Factors holds, for every dense layer, the layer inputs U_l (N×k) and the
@@ -89,18 +90,26 @@ func GramFactors(be backends.Backend, a model.Arch, params []*tensors.Tensor, x 
 	return fs, nil
 }
 
-// Gram returns G with G[μ][ν] = ∇f_μ·∇f_ν (N×N, symmetric).
+// Gram returns G with G[μ][ν] = ∇f_μ·∇f_ν (N×N, symmetric; upper triangle
+// stored).
 func (fs *Factors) Gram() *mat.SymDense {
 	n, _ := fs.U[0].Dims()
 	g := mat.NewSymDense(n, nil)
 	uu := mat.NewSymDense(n, nil)
 	dd := mat.NewSymDense(n, nil)
+	graw, uraw, draw := g.RawSymmetric(), uu.RawSymmetric(), dd.RawSymmetric()
 	for l := range fs.U {
-		uu.SymOuterK(1, fs.U[l])
-		dd.SymOuterK(1, fs.D[l])
+		for i := range uraw.Data {
+			uraw.Data[i], draw.Data[i] = 0, 0
+		}
+		spectrum.SymOuter(uu, 1, fs.U[l])
+		spectrum.SymOuter(dd, 1, fs.D[l])
 		for i := 0; i < n; i++ {
-			for j := i; j < n; j++ {
-				g.SetSym(i, j, g.At(i, j)+(uu.At(i, j)+1)*dd.At(i, j))
+			gr := graw.Data[i*graw.Stride+i : i*graw.Stride+n]
+			ur := uraw.Data[i*uraw.Stride+i : i*uraw.Stride+n]
+			dr := draw.Data[i*draw.Stride+i : i*draw.Stride+n]
+			for j := range gr {
+				gr[j] += (ur[j] + 1) * dr[j]
 			}
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/plot"
 	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/spectrum"
 )
 
 // EnvPrefix prefixes every notebook parameter's environment variable:
@@ -154,10 +155,10 @@ func ParseFloats(s string) ([]float64, error) {
 // backend, git revision, CPUs and date.
 func Header(title string) {
 	scale := MustScale()
-	line := fmt.Sprintf("<b>%s</b> — scale <code>%s</code>, backend <code>%s</code>, git <code>%s</code>, %s",
-		html.EscapeString(title), scale, html.EscapeString(backend.Name()), run.GitRevision(),
+	line := fmt.Sprintf("<b>%s</b> — scale <code>%s</code>, backend <code>%s</code>, linear algebra <code>%s</code>, git <code>%s</code>, %s",
+		html.EscapeString(title), scale, html.EscapeString(backend.Name()), html.EscapeString(spectrum.LinalgBackend()), run.GitRevision(),
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	display(line, "== "+title+" — scale "+scale+", backend "+backend.Name()+", git "+run.GitRevision())
+	display(line, "== "+title+" — scale "+scale+", backend "+backend.Name()+", linear algebra "+spectrum.LinalgBackend()+", git "+run.GitRevision())
 }
 
 func display(htmlText, plain string) {
@@ -275,6 +276,7 @@ func Provenance() map[string]any {
 	return map[string]any{
 		"scale":        MustScale(),
 		"backend":      backend.Name(),
+		"linalg":       spectrum.LinalgBackend(),
 		"git_revision": run.GitRevision(),
 		"written_at":   time.Now().UTC().Format(time.RFC3339),
 	}

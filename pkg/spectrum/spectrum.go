@@ -15,14 +15,13 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-// Eigenvalues returns the eigenvalues of a symmetric matrix in decreasing order.
+// Eigenvalues returns the eigenvalues of a symmetric matrix in decreasing
+// order (LAPACK's dsyevd with the openblas build tag, gonum otherwise).
 func Eigenvalues(a mat.Symmetric) ([]float64, error) {
-	var e mat.EigenSym
-	if !e.Factorize(a, false) {
+	v, ok := symEigenvalues(a)
+	if !ok {
 		return nil, fmt.Errorf("spectrum: the symmetric eigensolver did not converge")
 	}
-	v := e.Values(nil)
-	sort.Sort(sort.Reverse(sort.Float64Slice(v)))
 	return v, nil
 }
 
@@ -70,7 +69,7 @@ func PSquare(rows *mat.Dense, w []float64, scale float64) (*mat.SymDense, error)
 		r = scaled
 	}
 	out := mat.NewSymDense(p, nil)
-	out.SymOuterK(scale, r.T())
+	SymRankK(out, scale, r)
 	return out, nil
 }
 
