@@ -102,6 +102,7 @@ func Pretrain(ctx context.Context, be backends.Backend, backendName string, cach
 		return nil, Pretrained{}, err
 	}
 	sess.CheckpointEvery = c.CheckEvery // a checkpoint at every loss check: the history can be re-measured without retraining
+	sess.KeepAll = true                 // (small networks: a few MB in all)
 	ev, err := noise.NewEvaluator(be, sess.Arch, model.MSE, false)
 	if err != nil {
 		return nil, Pretrained{}, err

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -113,7 +114,11 @@ type Session struct {
 	// (0: only at requested stages) and at least every CheckpointInterval.
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
-	lastSave           time.Time
+	// KeepAll keeps every checkpoint; otherwise older ones are deleted after
+	// each save (the measurements they served are cached, and resuming needs
+	// only the latest), which bounds the disk used by large networks.
+	KeepAll  bool
+	lastSave time.Time
 }
 
 // Open loads the data and prepares training; with a cache directory it
@@ -190,7 +195,24 @@ func (s *Session) Advance(ctx context.Context, target int, onEpoch func(epoch in
 
 func (s *Session) save() error {
 	s.lastSave = time.Now()
-	return train.Save(train.CheckpointPath(s.dir, s.Trainer.Epoch()), s.Trainer.Params(), s.Trainer.Epoch())
+	ep := s.Trainer.Epoch()
+	if err := train.Save(train.CheckpointPath(s.dir, ep), s.Trainer.Params(), ep); err != nil {
+		return err
+	}
+	if s.KeepAll {
+		return nil
+	}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range ents {
+		var old int
+		if _, err := fmt.Sscanf(e.Name(), "epoch-%06d.params", &old); err == nil && old < ep {
+			os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+	return nil
 }
 
 // Params returns the current parameters.
