@@ -231,10 +231,10 @@ func Progress(what string) run.Progress {
 	if !gonbui.IsNotebook {
 		return run.TextProgress(os.Stderr, what, 2*time.Second)
 	}
+	// The line appears with the first report, so work served from the cache shows none.
 	id := "progress-" + gonbui.UniqueID()
 	start := time.Now()
 	var last time.Time
-	gonbui.UpdateHTML(id, "<code>"+html.EscapeString(what)+": starting…</code>")
 	return func(done, total int, note string) {
 		now := time.Now()
 		if done < total && now.Sub(last) < 500*time.Millisecond {
