@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -136,81 +133,43 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	if err != nil {
 		return Summary{}, err
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, opt.Runs)
-	var next, finished, diverged atomic.Int64
-	var total atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	stopProgress := make(chan struct{})
-	if opt.Progress != nil {
-		go func() {
-			tick := time.NewTicker(250 * time.Millisecond)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case <-tick.C:
-					opt.Progress(int(finished.Load()), opt.Runs, fmt.Sprintf("%d steps", total.Load()))
-				}
+	var diverged, total atomic.Int64
+	err = run.Parallel(ctx, opt.Runs, opt.Workers, opt.Progress, func() string { return fmt.Sprintf("%d steps", total.Load()) },
+		func(ctx context.Context, r int) error {
+			s, err := newState(q, cfg, opt.Seed, r)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				r := int(next.Add(1) - 1)
-				if r >= opt.Runs {
-					return
+			if opt.Init != nil {
+				opt.Init(r, s.Z)
+				s.Loss = q.Loss(s.Z)
+			}
+			stop := obs.Observe(s)
+			var local int64
+			defer func() { total.Add(local & 0xffff) }()
+			for !stop && s.Steps < opt.MaxSteps {
+				step(s)
+				s.Steps++
+				local++
+				if !(s.Loss < DivergenceFactor*q.LStar) { // also catches NaN
+					s.Diverged = true
+					obs.Observe(s)
+					diverged.Add(1)
+					return nil
 				}
-				s, err := newState(q, cfg, opt.Seed, r)
-				if err != nil {
-					errOnce.Do(func() { firstErr = err })
-					return
-				}
-				if opt.Init != nil {
-					opt.Init(r, s.Z)
-					s.Loss = q.Loss(s.Z)
-				}
-				stop := obs.Observe(s)
-				var local int64
-				for !stop && s.Steps < opt.MaxSteps {
-					step(s)
-					s.Steps++
-					local++
-					if !(s.Loss < DivergenceFactor*q.LStar) { // also catches NaN
-						s.Diverged = true
-						obs.Observe(s)
-						diverged.Add(1)
-						break
-					}
-					stop = obs.Observe(s)
-					if local&0xffff == 0 {
-						total.Add(0x10000)
-						if ctx.Err() != nil {
-							errOnce.Do(func() { firstErr = ctx.Err() })
-							return
-						}
+				stop = obs.Observe(s)
+				if local&0xffff == 0 {
+					total.Add(0x10000)
+					if err := ctx.Err(); err != nil {
+						return err
 					}
 				}
-				total.Add(local & 0xffff)
-				finished.Add(1)
 			}
-		}()
+			return nil
+		})
+	if err != nil {
+		return Summary{}, err
 	}
-	wg.Wait()
-	close(stopProgress)
-	if firstErr != nil {
-		return Summary{}, firstErr
-	}
-	opt.Progress.Report(opt.Runs, opt.Runs, fmt.Sprintf("%d steps", total.Load()))
 	return Summary{Runs: opt.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
 }
 

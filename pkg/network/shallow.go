@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"gonum.org/v1/gonum/mat"
@@ -224,72 +221,39 @@ func (c *Continuation) Run(ctx context.Context, runs int, seed uint64, maxSteps 
 	if runs < 1 || maxSteps < 1 || every < 1 {
 		return 0, 0, fmt.Errorf("network: need runs ≥ 1, max steps ≥ 1 and every ≥ 1")
 	}
-	workers := min(runtime.GOMAXPROCS(0), runs)
-	var next, done, div, steps atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	if progress != nil {
-		go func() {
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					progress(int(done.Load()), runs, fmt.Sprintf("%d run-steps", steps.Load()))
+	var div, steps atomic.Int64
+	err = run.Parallel(ctx, runs, 0, progress, func() string { return fmt.Sprintf("%d run-steps", steps.Load()) },
+		func(ctx context.Context, r int) error {
+			bt, err := minibatch.New(c.N, c.B, dynamics.RunRNG(seed, r))
+			if err != nil {
+				return err
+			}
+			rep := c.newReplica()
+			halt := obs(r, 0, 0, c.loss(rep))
+			var s int64
+			defer func() { steps.Add(s & 0x3ff) }()
+			for !halt && s < maxSteps {
+				c.step(rep, bt.Next())
+				s++
+				if s%c.RefreshEvery == 0 {
+					c.refresh(rep)
+				}
+				if s%every == 0 || s == maxSteps {
+					l := c.loss(rep)
+					if math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12 {
+						div.Add(1)
+						return nil
+					}
+					halt = obs(r, s, float64(s)*c.Eta, l)
+				}
+				if s&0x3ff == 0 {
+					steps.Add(0x400)
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 				}
 			}
-		}()
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				r := int(next.Add(1) - 1)
-				if r >= runs {
-					return
-				}
-				bt, err := minibatch.New(c.N, c.B, dynamics.RunRNG(seed, r))
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				rep := c.newReplica()
-				halt := obs(r, 0, 0, c.loss(rep))
-				var s int64
-				for !halt && s < maxSteps {
-					c.step(rep, bt.Next())
-					s++
-					if s%c.RefreshEvery == 0 {
-						c.refresh(rep)
-					}
-					if s%every == 0 || s == maxSteps {
-						l := c.loss(rep)
-						if math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12 {
-							div.Add(1)
-							break
-						}
-						halt = obs(r, s, float64(s)*c.Eta, l)
-					}
-					if s&0x3ff == 0 {
-						steps.Add(0x400)
-						if ctx.Err() != nil {
-							once.Do(func() { firstErr = ctx.Err() })
-							return
-						}
-					}
-				}
-				steps.Add(s & 0x3ff)
-				done.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	progress.Report(runs, runs, fmt.Sprintf("%d run-steps", steps.Load()))
-	return int(div.Load()), steps.Load(), firstErr
+			return nil
+		})
+	return int(div.Load()), steps.Load(), err
 }

@@ -131,25 +131,8 @@ func Ints(name string, def []int) []int {
 	return out
 }
 
-// ParseFloats parses "1,2.5,3" into numbers.
-func ParseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		f, err := strconv.ParseFloat(part, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", part)
-		}
-		out = append(out, f)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("empty list %q", s)
-	}
-	return out, nil
-}
+// ParseFloats parses "1,2.5,3" into numbers (run.ParseFloats).
+func ParseFloats(s string) ([]float64, error) { return run.ParseFloats(s) }
 
 // Header shows the provenance line every notebook starts with: scale,
 // backend, git revision, CPUs and date.

@@ -281,21 +281,12 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 				ticks = append(ticks, t)
 			}
 		}
-	case decades <= 3:
-		for e := lo; e <= hi; e++ {
-			for m := 1; m < 10; m++ {
-				v := float64(m) * math.Pow(10, e)
-				if !in(v) {
-					continue
-				}
-				t := gplot.Tick{Value: v}
-				if m == 1 || m == 2 || m == 5 {
-					t.Label = label(v)
-				}
-				ticks = append(ticks, t)
-			}
-		}
 	case decades <= 10:
+		// Every mantissa gets a tick; labels at 1, 2, 5 (≤ 3 decades) or 1 only.
+		labelled := map[int]bool{1: true}
+		if decades <= 3 {
+			labelled = map[int]bool{1: true, 2: true, 5: true}
+		}
 		for e := lo; e <= hi; e++ {
 			for m := 1; m < 10; m++ {
 				v := float64(m) * math.Pow(10, e)
@@ -303,7 +294,7 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 					continue
 				}
 				t := gplot.Tick{Value: v}
-				if m == 1 {
+				if labelled[m] {
 					t.Label = label(v)
 				}
 				ticks = append(ticks, t)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -115,5 +116,44 @@ func TestTextProgress(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out, "[steps] 5/10 (50%)") || !strings.Contains(out, "half") || !strings.Contains(out, "10/10 (100%)") {
 		t.Errorf("unexpected progress output %q", out)
+	}
+}
+
+func TestParallel(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[int]int{}
+	var reports int
+	err := Parallel(context.Background(), 50, 3, func(done, total int, note string) {
+		mu.Lock()
+		reports++
+		mu.Unlock()
+	}, func() string { return "n" }, func(_ context.Context, i int) error {
+		mu.Lock()
+		seen[i]++
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || len(seen) != 50 || reports == 0 {
+		t.Fatalf("err %v, %d items, %d reports", err, len(seen), reports)
+	}
+	for i, k := range seen {
+		if k != 1 {
+			t.Errorf("item %d ran %d times", i, k)
+		}
+	}
+	boom := errors.New("boom")
+	err = Parallel(context.Background(), 1000, 2, nil, nil, func(_ context.Context, i int) error {
+		if i == 5 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("error lost: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Parallel(ctx, 10, 2, nil, nil, func(context.Context, int) error { return nil }); err == nil {
+		t.Error("cancelled context not reported")
 	}
 }
