@@ -175,10 +175,7 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 		"estimators": res.Estimators, "provenance": provenance(r.Envelope),
 	}
 	if res.Diverged == 0 {
-		var cc, mean, se []float64
-		for _, e := range res.Fit.Estimates {
-			cc, mean, se = append(cc, e.C), append(mean, e.Mean), append(se, float64(e.SE))
-		}
+		cc, mean, se, _ := estimateColumns(res.Fit)
 		out["c"], out["mean_fpt"], out["mean_fpt_se"], out["censored"] = cc, mean, se, res.Censored
 		out["slope_fit"], out["slope_ci"] = res.Fit.LogLog.Slope, ci(res.Fit.LogLog.CI)
 		out["implied_n"] = res.ImpliedN

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
@@ -218,6 +219,15 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	return printFPT(stdout, r.Result, r.Envelope, *com.json)
 }
 
+// estimateColumns splits the per-threshold estimates into the JSON columns of `fpt`.
+func estimateColumns(fit escape.Result) (c, mean, se []float64, reliable []bool) {
+	for _, e := range fit.Estimates {
+		c, mean = append(c, e.C), append(mean, e.Mean)
+		se, reliable = append(se, float64(e.SE)), append(reliable, e.Reliable)
+	}
+	return
+}
+
 func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON bool) error {
 	out := map[string]any{
 		"h_star": res.HMean, "h_max": res.HMax, "n": res.N, "L_star": res.LStar,
@@ -228,14 +238,7 @@ func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON b
 	if res.FitNote != "" {
 		out["fit_note"] = res.FitNote
 	}
-	var c, mean, se []float64
-	var reliable []bool
-	for _, e := range res.Fit.Estimates {
-		c = append(c, e.C)
-		mean = append(mean, e.Mean)
-		se = append(se, float64(e.SE))
-		reliable = append(reliable, e.Reliable)
-	}
+	c, mean, se, reliable := estimateColumns(res.Fit)
 	if res.Diverged == 0 {
 		out["c"] = c
 		out["mean_fpt"] = mean

@@ -139,7 +139,6 @@ func meanFPT(s []sample) (mean, restricted float64, method string, reliable bool
 		}
 		atRisk--
 	}
-	tau := prev
 	restricted = rmst
 	if surv == 0 {
 		return rmst, rmst, "km", events >= n/2
@@ -162,7 +161,6 @@ func meanFPT(s []sample) (mean, restricted float64, method string, reliable bool
 		return rmst, rmst, "km-restricted", false
 	}
 	rate := float64(tailEvents) / exposure
-	_ = tau
 	return rmst + surv/rate, rmst, "km+exp-tail", reliable
 }
 

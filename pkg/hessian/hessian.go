@@ -74,8 +74,9 @@ func NewHVP(be backends.Backend, a model.Arch, loss string, params []*tensors.Te
 	}
 	np := len(params)
 	var err error
-	h.exec, err = NewExec(be, func(in []*Node) []*Node {
-		ps, vs, xx, yy := in[:np], in[np:2*np], in[2*np], in[2*np+1]
+	// lossSum is Σ_μ ℓ_μ over a chunk (the loss was checked above, and the
+	// parameter count matches the architecture, so the errors cannot occur).
+	lossSum := func(ps []*Node, xx, yy *Node) *Node {
 		f, err := a.Apply(ps, xx)
 		if err != nil {
 			panic(err)
@@ -84,7 +85,11 @@ func NewHVP(be backends.Backend, a model.Arch, loss string, params []*tensors.Te
 		if err != nil {
 			panic(err)
 		}
-		g := Gradient(ReduceAllSum(l), ps...)
+		return ReduceAllSum(l)
+	}
+	h.exec, err = NewExec(be, func(in []*Node) []*Node {
+		ps, vs, xx, yy := in[:np], in[np:2*np], in[2*np], in[2*np+1]
+		g := Gradient(lossSum(ps, xx, yy), ps...)
 		var s *Node
 		for i := range g {
 			t := ReduceAllSum(Mul(g[i], vs[i]))
@@ -101,15 +106,8 @@ func NewHVP(be backends.Backend, a model.Arch, loss string, params []*tensors.Te
 	}
 	h.grad, err = NewExec(be, func(in []*Node) []*Node {
 		ps, xx, yy := in[:np], in[np], in[np+1]
-		f, err := a.Apply(ps, xx)
-		if err != nil {
-			panic(err)
-		}
-		l, err := model.PerSampleLoss(loss, f, yy)
-		if err != nil {
-			panic(err)
-		}
-		return append(Gradient(ReduceAllSum(l), ps...), ReduceAllSum(l))
+		l := lossSum(ps, xx, yy)
+		return append(Gradient(l, ps...), l)
 	})
 	return h, err
 }
