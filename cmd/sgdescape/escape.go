@@ -30,7 +30,7 @@ func init() {
 func pretrainFlags(fs *flag.FlagSet) func() (network.PretrainConfig, error) {
 	set := fs.String("data", data.MNIST, "data set (even/odd targets ±1; the paper: mnist)")
 	n := fs.Int("N", 10000, "the first N training images (paper: 10000)")
-	widths := fs.String("widths", "10", "hidden width of the one-hidden-layer MLP (paper: 10)")
+	widths := intList(fs, "widths", "10", "hidden width of the one-hidden-layer MLP (paper: 10)")
 	eta := fs.Float64("pretrain-eta", 0.1, "pre-training learning rate")
 	b := fs.Int("pretrain-B", 100, "pre-training batch size")
 	epochs := fs.Int("pretrain-epochs", 2750, "pre-training epochs (the maximum with -until-stationary)")
@@ -43,10 +43,7 @@ func pretrainFlags(fs *flag.FlagSet) func() (network.PretrainConfig, error) {
 		if err := knownSet(*set); err != nil {
 			return network.PretrainConfig{}, err
 		}
-		w, err := parseInts(*widths)
-		if err != nil {
-			return network.PretrainConfig{}, usagef("-widths: %v", err)
-		}
+		w := *widths
 		if *b < 1 || *b > *n {
 			return network.PretrainConfig{}, usagef("-pretrain-B %d must satisfy 1 ≤ B ≤ N=%d", *b, *n)
 		}
@@ -66,9 +63,9 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("spectrum", stderr)
 	pre := pretrainFlags(fs)
 	lanczos := fs.Int("lanczos", 0, "also compute the top-k eigenvalues of the exact Hessian by Lanczos (k ≤ P)")
-	hutch := fs.Int("hutchinson", 0, "also estimate the trace of the exact Hessian with this many Rademacher probes")
+	hutch := fs.Int("hutchinson", 0, "also estimate the trace of the exact Hessian with this many Rademacher probes (≤ 10000)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	noCache := fs.Bool("nocache", false, "recompute even if cached")
+	noCache := fs.Bool("nocache", false, nocacheHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -76,19 +73,34 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cache := run.DefaultCache()
-	if *noCache {
-		cache = run.Cache{}
+	if err := atMost("hutchinson", int64(*hutch), 10000, "the trace estimate's standard error falls as 1/√probes; 100–1000 probes suffice"); err != nil {
+		return err
 	}
+	if err := checkMemory("spectrum", cfg.MemoryBytes(), "-N or -widths"); err != nil {
+		return err
+	}
+	cache := cacheFor(*noCache, stderr)
 	be, err := backend.New()
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	prog := run.TextProgress(stderr, "spectrum", 2*time.Second)
+	prog, stop := progressFor(stderr, "spectrum")
+	defer stop()
 	sess, p, err := network.Pretrain(ctx, be, backend.Name(), cache, cfg, prog)
 	if err != nil {
 		return err
+	}
+	if bad, ok := cfg.Run.FirstDiverged(p.History); ok {
+		stop()
+		rule := divergenceRule(cfg.Run)
+		if *asJSON {
+			return writeJSON(stdout, map[string]any{"diverged": true, "diverged_at_epoch": bad.Epoch, "divergence_rule": rule,
+				"pretrain_epochs": p.Epoch, "L_star": finite(p.LStar),
+				"provenance": map[string]any{"config": cfg, "backend": backend.Name(), "git_revision": run.GitRevision()}})
+		}
+		fmt.Fprintf(stdout, "DIVERGED  pre-training blew up at epoch %d (loss %.4g; %s): no minimum, no spectrum; lower -pretrain-eta\n", bad.Epoch, bad.Loss, rule)
+		return nil
 	}
 	if *lanczos < 0 || *lanczos > sess.Arch.NumParams() {
 		return usagef("-lanczos %d must be between 0 and P = %d (the number of parameters); for the whole spectrum use the dense Gauss–Newton result", *lanczos, sess.Arch.NumParams())
@@ -99,7 +111,8 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	out := map[string]any{
-		"L_star": p.LStar, "pretrain_epochs": p.Epoch, "stationary": p.Stationary, "pretrain_note": p.Note,
+		"diverged": false,
+		"L_star":   p.LStar, "pretrain_epochs": p.Epoch, "stationary": p.Stationary, "pretrain_note": p.Note,
 		"h_star": ms.HStar, "top": ms.Top[:min(20, len(ms.Top))], "trace": ms.Trace, "route": ms.Route, "P": ms.P, "N": ms.N,
 		"n_trace_ratio": ms.Estimators.TraceRatio, "n_participation": ms.Estimators.Participation,
 		"n_entropy": ms.Estimators.Entropy, "n_above_tenth": ms.Estimators.AboveTenth,
@@ -144,25 +157,30 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 
 // runNetworkFPT is `fpt -model mlp`.
 func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io.Writer,
-	eta *float64, b *int, runs *int, cs *string, maxSteps *int64, fitMin *float64, boot *int, com commonFlags, every *int64, allow *bool) error {
+	eta *float64, b *int, runs *int, cs *[]float64, maxSteps *int64, fitMin *float64, boot *int, com commonFlags, every *int64, allow *bool) error {
 	cfgPre, err := pre()
 	if err != nil {
 		return err
 	}
-	c, err := parseFloats(*cs)
-	if err != nil {
-		return usagef("-c: %v", err)
-	}
+	c := *cs
 	cfg := network.EscapeConfig{Pretrain: cfgPre, Eta: *eta, B: *b, Runs: *runs, C: c, MaxSteps: *maxSteps, Every: *every,
 		Seed: *com.seed, FitCMin: *fitMin, Boot: *boot, FreeRuns: 8, FreeSteps: min(*maxSteps, 20000), AllowNonStationary: *allow}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
+	if err := checkMemory("fpt -model mlp", cfg.MemoryBytes(), "-runs, -N or -widths"); err != nil {
+		return err
+	}
+	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs"); err != nil {
+		return err
+	}
 	be, err := backend.New()
 	if err != nil {
 		return err
 	}
-	r, err := network.RunEscape(context.Background(), be, backend.Name(), com.cache(), cfg, run.TextProgress(stderr, "fpt", 2*time.Second))
+	prog, stop := progressFor(stderr, "fpt")
+	r, err := network.RunEscape(context.Background(), be, backend.Name(), com.cache(stderr), cfg, prog)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -173,6 +191,13 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 		"n_trace_ratio": res.Spectrum.Estimators.TraceRatio, "n_participation": res.Spectrum.Estimators.Participation,
 		"n_entropy": res.Spectrum.Estimators.Entropy, "n_above_tenth": res.Spectrum.Estimators.AboveTenth,
 		"estimators": res.Estimators, "provenance": provenance(r.Envelope),
+		"degenerate": len(res.Warnings) > 0,
+	}
+	if len(res.Warnings) > 0 {
+		out["warnings"] = res.Warnings
+	}
+	if res.Diverged > 0 {
+		out["divergence_rule"] = divergenceRule(cfg.Pretrain.Run)
 	}
 	if res.Diverged == 0 {
 		cc, mean, se, _ := estimateColumns(res.Fit)
@@ -191,7 +216,7 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	if res.Diverged > 0 {
-		fmt.Fprintf(tw, "DIVERGED\t%d runs blew up\n", res.Diverged)
+		fmt.Fprintf(tw, "DIVERGED\t%d of %d runs blew up (%s): no first-passage statistics; lower -eta\n", res.Diverged, cfg.Runs, divergenceRule(cfg.Pretrain.Run))
 		return tw.Flush()
 	}
 	fmt.Fprintln(tw, "c\tmean FPT\tse\tcensored\tCV")
@@ -204,5 +229,8 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 		fmt.Fprintf(tw, "theory with n = %.3g (%s)\t%.4g\n", e.N, e.Name, e.Slope)
 	}
 	fmt.Fprintf(tw, "implied n\t%.3g\n", res.ImpliedN)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(tw, "DEGENERATE\t%s\n", w)
+	}
 	return tw.Flush()
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
@@ -37,17 +36,12 @@ type commonFlags struct {
 func addCommon(fs *flag.FlagSet) commonFlags {
 	return commonFlags{
 		json:    fs.Bool("json", false, "print the result as JSON"),
-		noCache: fs.Bool("nocache", false, "recompute even if a cached result exists (the new result is cached)"),
+		noCache: fs.Bool("nocache", false, nocacheHelp),
 		seed:    fs.Uint64("seed", 1, "master seed (data from seed, dynamics from seed+1)"),
 	}
 }
 
-func (c commonFlags) cache() run.Cache {
-	if *c.noCache {
-		return run.Cache{}
-	}
-	return run.DefaultCache()
-}
+func (c commonFlags) cache(stderr io.Writer) run.Cache { return cacheFor(*c.noCache, stderr) }
 
 func problemFlags(fs *flag.FlagSet) func() linreg.Problem {
 	p := fs.Int("P", 1, "number of parameters P (the effective dimension n = P)")
@@ -59,8 +53,6 @@ func problemFlags(fs *flag.FlagSet) func() linreg.Problem {
 		return linreg.Problem{P: *p, N: *n, XStd: *xstd, Labels: *labels, Noise: *noise}
 	}
 }
-
-func parseFloats(s string) ([]float64, error) { return run.ParseFloats(s) }
 
 func provenance(env run.Envelope) map[string]any {
 	return map[string]any{
@@ -107,7 +99,15 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	if err := checkKind(*dyn); err != nil {
 		return err
 	}
-	r, err := linreg.Stationary(context.Background(), com.cache(), linreg.Engine, cfg, run.TextProgress(stderr, "stationary", 2*time.Second))
+	if err := checkMemory("stationary", cfg.MemoryBytes(), "-N, -P, -samples, -chains or -bins"); err != nil {
+		return err
+	}
+	if err := checkBoot(*boot, float64(*samples), "-samples"); err != nil {
+		return err
+	}
+	prog, stop := progressFor(stderr, "stationary")
+	r, err := linreg.Stationary(context.Background(), com.cache(stderr), linreg.Engine, cfg, prog)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	b := fs.Int("B", 1, "mini-batch size B (1 ≤ B ≤ N)")
 	eta := fs.Float64("eta", 0.1, "learning rate η (> 0)")
 	runs := fs.Int("runs", 100, "independent runs")
-	cs := fs.String("c", "1.2,1.5,2,3", "threshold ratios c = L_th/L(θ*) > 1, comma-separated")
+	cs := floatList(fs, "c", "1.2,1.5,2,3", "threshold ratios c = L_th/L(θ*) > 1, comma-separated")
 	maxSteps := fs.Int64("maxsteps", 1000000, "steps per run before it is censored")
 	fitMin := fs.Float64("fit-cmin", 0, "fit the slope over c ≥ this (linreg default: 1.5 × the stationary mode of L/L*; mlp: every threshold)")
 	boot := fs.Int("boot", 1000, "bootstrap resamples over runs")
@@ -201,10 +201,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	if err := checkKind(*dyn); err != nil {
 		return err
 	}
-	c, err := parseFloats(*cs)
-	if err != nil {
-		return usagef("-c: %v", err)
-	}
+	c := *cs
 	p := prob()
 	p.Seed = *com.seed
 	cfg := linreg.FPTConfig{Problem: p, Dynamics: dynamics.Kind(*dyn), Eta: *eta, B: *b, DT: *dt, Runs: *runs,
@@ -212,7 +209,15 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	r, err := linreg.FPT(context.Background(), com.cache(), linreg.Engine, cfg, run.TextProgress(stderr, "fpt runs", 2*time.Second))
+	if err := checkMemory("fpt", cfg.MemoryBytes(), "-runs, -N or -P"); err != nil {
+		return err
+	}
+	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs"); err != nil {
+		return err
+	}
+	prog, stop := progressFor(stderr, "fpt runs")
+	r, err := linreg.FPT(context.Background(), com.cache(stderr), linreg.Engine, cfg, prog)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -237,6 +242,10 @@ func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON b
 	}
 	if res.FitNote != "" {
 		out["fit_note"] = res.FitNote
+	}
+	out["degenerate"] = len(res.Warnings) > 0
+	if len(res.Warnings) > 0 {
+		out["warnings"] = res.Warnings
 	}
 	c, mean, se, reliable := estimateColumns(res.Fit)
 	if res.Diverged == 0 {
@@ -270,6 +279,9 @@ func printFPT(stdout io.Writer, res linreg.FPTResult, env run.Envelope, asJSON b
 	fmt.Fprintf(tw, "slope theory with h* = λ_max %.4g\t%.4g\n", res.HMax, res.SlopeMax)
 	if res.FitNote != "" {
 		fmt.Fprintf(tw, "note\t%s\n", res.FitNote)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(tw, "DEGENERATE\t%s\n", w)
 	}
 	return tw.Flush()
 }

@@ -43,7 +43,14 @@ func main() {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) >= 2 && args[0] == "help" { // help <command> [flags]: the command's own help
+		if _, ok := commands[args[1]]; ok {
+			return runMain(append(append([]string{args[1]}, args[2:]...), "-h"), stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "sgdescape help: unknown command %q; run 'sgdescape help' for the list\n", args[1])
+		return 2
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stderr)
 		if len(args) == 0 {
 			return 2
@@ -72,7 +79,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: sgdescape <command> [flags]   (sgdescape <command> -h lists a command's flags)")
+	fmt.Fprintln(w, "usage: sgdescape <command> [flags]   (sgdescape <command> -h or sgdescape help <command> lists a command's flags)")
 	fmt.Fprintln(w, "commands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -84,30 +91,14 @@ func printUsage(w io.Writer) {
 	}
 }
 
-// newFlags returns a FlagSet that reports errors instead of exiting.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sgdescape "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parse parses flags and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q (flags go before nothing else; see -h)", fs.Arg(0))
-	}
-	return nil
-}
-
-// writeJSON prints v as indented JSON.
+// writeJSON prints v as indented JSON. It encodes the whole value before
+// writing anything, so a value that cannot be encoded (a non-finite number
+// that escaped the checks) prints nothing rather than half a document.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("internal error: the result cannot be written as JSON (%v); nothing was printed — please report this with the command line", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -27,19 +27,9 @@ func init() {
 	}
 }
 
-func parseInts(s string) ([]int, error) {
-	fs, err := parseFloats(s)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int, len(fs))
-	for i, f := range fs {
-		if f != float64(int(f)) {
-			return nil, fmt.Errorf("%v is not an integer", f)
-		}
-		out[i] = int(f)
-	}
-	return out, nil
+// divergenceRule is printed with every network result that has diverged.
+func divergenceRule(r network.RunSpec) string {
+	return fmt.Sprintf("full-batch loss non-finite or above %g × the zero-output loss %.3g = %.3g", float64(network.DivergenceFactor), r.ReferenceLoss(), r.DivergenceThreshold())
 }
 
 func knownSet(s string) error {
@@ -55,10 +45,10 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("decoupling", stderr)
 	set := fs.String("data", data.MNIST, "data set (the paper: mnist, even/odd targets ±1)")
 	n := fs.Int("N", 1000, "the first N training images (paper: 10000)")
-	widths := fs.String("widths", "100,100", "hidden widths of the MLP (paper: 100,100)")
+	widths := intList(fs, "widths", "100,100", "hidden widths of the MLP (paper: 100,100)")
 	eta := fs.Float64("eta", 0.01, "learning rate η (paper: 0.01)")
 	b := fs.Int("B", 100, "mini-batch size B (paper: 100)")
-	epochs := fs.String("epochs", "0,5,20", "stages (epochs) at which the spectra are compared (paper: 0,50,500)")
+	epochs := intList(fs, "epochs", "0,5,20", "stages (epochs) at which the spectra are compared (paper: 0,50,500)")
 	topk := fs.Int("topk", 20, "number of top eigenvalues compared")
 	cutoff := fs.Float64("cutoff", 1e-6, "eigenvalues below cutoff·λ_max are left out of the distribution distances")
 	com := addCommon(fs)
@@ -68,14 +58,7 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	if err := knownSet(*set); err != nil {
 		return err
 	}
-	w, err := parseInts(*widths)
-	if err != nil {
-		return usagef("-widths: %v", err)
-	}
-	eps, err := parseInts(*epochs)
-	if err != nil {
-		return usagef("-epochs: %v", err)
-	}
+	w, eps := *widths, *epochs
 	cfg := network.DecouplingConfig{
 		Run: network.RunSpec{Data: network.DataSpec{Set: *set, N: *n, Targets: network.EvenOdd},
 			Arch:  network.ArchSpec{Kind: "mlp", Widths: w},
@@ -88,42 +71,69 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	if *b > *n || *b < 1 {
 		return usagef("batch size B=%d must satisfy 1 ≤ B ≤ N=%d", *b, *n)
 	}
+	if err := checkMemory("decoupling", cfg.MemoryBytes(), "-N or -widths"); err != nil {
+		return err
+	}
 	be, err := backend.New()
 	if err != nil {
 		return err
 	}
-	rs, err := network.Decoupling(context.Background(), be, backend.Name(), com.cache(), cfg, run.TextProgress(stderr, "decoupling", 2*time.Second))
+	prog, stop := progressFor(stderr, "decoupling")
+	rs, err := network.Decoupling(context.Background(), be, backend.Name(), com.cache(stderr), cfg, prog)
+	stop()
 	if err != nil {
 		return err
 	}
 	k := *topk
+	// A stage whose loss meets the divergence rule (network.DivergenceFactor)
+	// is flagged and shows no spectra or agreement: they would describe the
+	// blow-up. The rule is applied here to the loss, so cached stages from
+	// before the rule existed are flagged too.
 	type stageOut struct {
 		Epoch        int            `json:"epoch"`
-		Loss         float64        `json:"loss"`
+		Loss         any            `json:"loss"`
 		Accuracy     float64        `json:"accuracy"`
+		Diverged     bool           `json:"diverged"`
 		TopExact     []float64      `json:"top_exact"`
 		TopDecoupled []float64      `json:"top_decoupled"`
-		MedianRel    float64        `json:"median_rel_diff_top20"`
-		TopRel       float64        `json:"top_rel_diff"`
-		KS           float64        `json:"ks_log_eigs"`
-		W1           float64        `json:"w1_decades"`
+		MedianRel    any            `json:"median_rel_diff_top20"`
+		TopRel       any            `json:"top_rel_diff"`
+		KS           any            `json:"ks_log_eigs"`
+		W1           any            `json:"w1_decades"`
 		Provenance   map[string]any `json:"provenance"`
 	}
 	var stages []stageOut
+	diverged := false
 	for _, r := range rs {
 		s := r.Result
-		stages = append(stages, stageOut{Epoch: s.Epoch, Loss: s.Loss, Accuracy: s.Accuracy,
-			TopExact: s.Exact[:min(k, len(s.Exact))], TopDecoupled: s.Decoupled[:min(k, len(s.Decoupled))],
-			MedianRel: s.Agreement.MedianRelDiffTopK, TopRel: s.Agreement.TopRelDiff, KS: s.Agreement.KS, W1: s.Agreement.W1Decades,
-			Provenance: provenance(r.Envelope)})
+		o := stageOut{Epoch: s.Epoch, Loss: finite(s.Loss), Accuracy: s.Accuracy, Diverged: cfg.Run.Diverged(s.Loss), Provenance: provenance(r.Envelope)}
+		if !o.Diverged && len(s.Exact) > 0 && len(s.Decoupled) > 0 {
+			o.TopExact, o.TopDecoupled = s.Exact[:min(k, len(s.Exact))], s.Decoupled[:min(k, len(s.Decoupled))]
+			o.MedianRel, o.TopRel, o.KS, o.W1 = finite(s.Agreement.MedianRelDiffTopK), finite(s.Agreement.TopRelDiff), finite(s.Agreement.KS), finite(s.Agreement.W1Decades)
+		}
+		diverged = diverged || o.Diverged
+		stages = append(stages, o)
 	}
 	if *com.json {
-		return writeJSON(stdout, map[string]any{"stages": stages, "top_k": k, "N": *n})
+		out := map[string]any{"stages": stages, "top_k": k, "N": *n, "diverged": diverged}
+		if diverged {
+			out["divergence_rule"] = divergenceRule(cfg.Run)
+		}
+		return writeJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "epoch\tloss\taccuracy\tλ1 exact\tλ1 decoupled\tmedian rel. diff top-%d\tKS(log λ)\tW1 (decades)\n", k)
-	for _, s := range stages {
-		fmt.Fprintf(tw, "%d\t%.4g\t%.3f\t%.4g\t%.4g\t%.3f\t%.3f\t%.3f\n", s.Epoch, s.Loss, s.Accuracy, s.TopExact[0], s.TopDecoupled[0], s.MedianRel, s.KS, s.W1)
+	for i, s := range stages {
+		l := rs[i].Result.Loss
+		if s.Diverged {
+			fmt.Fprintf(tw, "%d\t%.4g\t%.3f\tDIVERGED\t\t\t\t\n", s.Epoch, l, s.Accuracy)
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%.4g\t%.3f\t%.4g\t%.4g\t%s\t%s\t%s\n", s.Epoch, l, s.Accuracy, s.TopExact[0], s.TopDecoupled[0],
+			fmtFloat("%.3f", rs[i].Result.Agreement.MedianRelDiffTopK), fmtFloat("%.3f", rs[i].Result.Agreement.KS), fmtFloat("%.3f", rs[i].Result.Agreement.W1Decades))
+	}
+	if diverged {
+		fmt.Fprintf(tw, "DIVERGED\ttraining blew up (%s): lower -eta\n", divergenceRule(cfg.Run))
 	}
 	return tw.Flush()
 }
@@ -132,8 +142,8 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("noise", stderr)
 	set := fs.String("data", data.Fashion, "data set: fashion-mnist, cifar10 or mnist (one-hot targets)")
 	arch := fs.String("arch", "mlp", "architecture: mlp or cnn")
-	widths := fs.String("widths", "200,200,200", "MLP hidden widths (paper: 2000,2000,2000)")
-	channels := fs.String("channels", "64,128,256", "CNN channels per stack (paper: 64,128,256)")
+	widths := intList(fs, "widths", "200,200,200", "MLP hidden widths (paper: 2000,2000,2000)")
+	channels := intList(fs, "channels", "64,128,256", "CNN channels per stack (paper: 64,128,256)")
 	convs := fs.Int("convs", 3, "CNN convolutions per stack (paper: 3)")
 	n := fs.Int("N", 2000, "the first N training images")
 	eta := fs.Float64("eta", 0.1, "learning rate η (paper: 0.1)")
@@ -153,17 +163,9 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	spec := network.ArchSpec{Kind: *arch}
 	switch *arch {
 	case "mlp":
-		w, err := parseInts(*widths)
-		if err != nil {
-			return usagef("-widths: %v", err)
-		}
-		spec.Widths = w
+		spec.Widths = *widths
 	case "cnn":
-		c, err := parseInts(*channels)
-		if err != nil {
-			return usagef("-channels: %v", err)
-		}
-		spec.Channels, spec.ConvsPerStack = c, *convs
+		spec.Channels, spec.ConvsPerStack = *channels, *convs
 		if *set != data.CIFAR10 {
 			return usagef("-arch cnn needs -data cifar10")
 		}
@@ -184,12 +186,24 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
+	lower := "-N or -widths"
+	if *arch == "cnn" {
+		lower = "-N or -channels"
+	}
+	if err := checkMemory("noise", cfg.MemoryBytes(), lower); err != nil {
+		return err
+	}
+	if err := checkBoot(*boot, float64(cfg.Measurements()), "-epochs"); err != nil {
+		return err
+	}
 	be, err := backend.New()
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := network.RunNoiseCurve(context.Background(), be, backend.Name(), com.cache(), cfg, run.TextProgress(stderr, "noise", 2*time.Second))
+	prog, stop := progressFor(stderr, "noise")
+	res, err := network.RunNoiseCurve(context.Background(), be, backend.Name(), com.cache(stderr), cfg, prog)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -198,13 +212,17 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	for _, p := range res.Points {
 		ep, l, nz, tr, dec, acc = append(ep, p.Epoch), append(l, p.Loss), append(nz, p.Noise), append(tr, p.TraceSigma), append(dec, p.Decoupled), append(acc, p.Accuracy)
 	}
-	out := map[string]any{"epoch": ep, "loss": l, "noise": nz, "trace_sigma": tr, "accuracy": acc,
-		"late_slope": res.LateSlope, "late_slope_ci": ci(res.LateSlopeCI), "early_slope": res.EarlySlope, "late_from_epoch": res.LateFrom,
-		"arch": res.Arch, "params": res.Params,
+	out := map[string]any{"epoch": ep, "loss": finiteAll(l), "noise": finiteAll(nz), "trace_sigma": finiteAll(tr), "accuracy": acc,
+		"late_slope": finite(res.LateSlope), "late_slope_ci": ci(res.LateSlopeCI), "early_slope": finite(res.EarlySlope), "late_from_epoch": res.LateFrom,
+		"arch": res.Arch, "params": res.Params, "diverged": res.Diverged,
 		"provenance": map[string]any{"config": cfg, "seed": *com.seed, "backend": backend.Name(), "git_revision": run.GitRevision(),
 			"wall_seconds": time.Since(start).Seconds()}}
 	if cfg.Decoupled {
-		out["decoupled"] = dec
+		out["decoupled"] = finiteAll(dec)
+	}
+	if res.Diverged {
+		out["diverged_at_epoch"] = res.DivergedAt
+		out["divergence_rule"] = divergenceRule(cfg.Run)
 	}
 	if *com.json {
 		return writeJSON(stdout, out)
@@ -214,7 +232,11 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	for i := range ep {
 		fmt.Fprintf(tw, "%d\t%.4g\t%.3f\t%.4g\t%.4g\t%.4g\n", ep[i], l[i], acc[i], nz[i], tr[i], dec[i])
 	}
-	fmt.Fprintf(tw, "late slope d log 𝒩 / d log L (epochs ≥ %d)\t%.3f  [%.3f, %.3f]\n", res.LateFrom, res.LateSlope, float64(res.LateSlopeCI[0]), float64(res.LateSlopeCI[1]))
-	fmt.Fprintf(tw, "early slope\t%.3f\n", res.EarlySlope)
+	if res.Diverged {
+		fmt.Fprintf(tw, "DIVERGED\tat epoch %d (%s): no slopes; lower -eta\n", res.DivergedAt, divergenceRule(cfg.Run))
+		return tw.Flush()
+	}
+	fmt.Fprintf(tw, "late slope d log 𝒩 / d log L (epochs ≥ %d)\t%s  [%s, %s]\n", res.LateFrom, fmtFloat("%.3f", res.LateSlope), fmtFloat("%.3f", float64(res.LateSlopeCI[0])), fmtFloat("%.3f", float64(res.LateSlopeCI[1])))
+	fmt.Fprintf(tw, "early slope\t%s\n", fmtFloat("%.3f", res.EarlySlope))
 	return tw.Flush()
 }

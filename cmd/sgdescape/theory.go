@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -16,17 +19,80 @@ func init() {
 	}
 }
 
+// hstarAlias rewrites the old spelling of -hstar: "-h 1" and "-h=1" (a
+// number after -h) still mean h* = 1, while a bare -h asks for help.
+func hstarAlias(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "h" {
+			continue
+		}
+		if hasVal {
+			out[i] = "-hstar=" + val
+		} else if i+1 < len(out) {
+			if _, err := strconv.ParseFloat(out[i+1], 64); err == nil || isRangeErr(err) {
+				out[i] = "-hstar"
+			}
+		}
+	}
+	return out
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// theoryInputs says which flags each quantity of theory.Summary depends on,
+// to name them when a quantity overflows.
+var theoryInputs = []struct {
+	name  string
+	get   func(theory.Summary) float64
+	flags string
+}{
+	{"temperature", func(s theory.Summary) float64 { return s.Temperature }, "-B, -eta, -hstar"},
+	{"phi", func(s theory.Summary) float64 { return s.Phi }, "-B, -eta, -hstar"},
+	{"n_c", func(s theory.Summary) float64 { return s.NC }, "-B, -eta, -hstar"},
+	{"exponent", func(s theory.Summary) float64 { return s.Exponent }, "-B, -eta, -hstar, -n"},
+	{"kappa_powerlaw", func(s theory.Summary) float64 { return s.KappaPowerLaw }, "-B, -eta, -hstar, -hs, -n, -Lstar, -Ls"},
+	{"kappa_arrhenius", func(s theory.Summary) float64 { return s.KappaArrhenius }, "-B, -eta, -hstar, -hs, -Lstar, -Ls"},
+	{"ln_kappa_powerlaw", func(s theory.Summary) float64 { return s.LogKappaPowerLaw }, "-B, -eta, -hstar, -hs, -n, -Lstar, -Ls"},
+	{"ln_kappa_arrhenius", func(s theory.Summary) float64 { return s.LogKappaArrhenius }, "-B, -eta, -hstar, -hs, -Lstar, -Ls"},
+	{"gld_D", func(s theory.Summary) float64 { return s.GLDDiffusion }, "-B, -eta, -hstar, -Lstar"},
+	{"log_barrier", func(s theory.Summary) float64 { return s.LogBarrier }, "-Lstar, -Ls"},
+	{"linear_barrier", func(s theory.Summary) float64 { return s.LinearBarrier }, "-Lstar, -Ls"},
+}
+
+// overflowError names the quantities of sum that are not finite numbers.
+func overflowError(sum theory.Summary) error {
+	var bad []string
+	flags := ""
+	for _, q := range theoryInputs {
+		if v := q.get(sum); math.IsNaN(v) || math.IsInf(v, 0) {
+			bad = append(bad, fmt.Sprintf("%s = %v", q.name, v))
+			if flags == "" {
+				flags = q.flags
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return usagef("the result overflows float64 (%s): the values of %s are too extreme; use values whose ratios stay within ±1e308", strings.Join(bad, ", "), flags)
+}
+
 func runTheory(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("theory", stderr)
 	b := fs.Float64("B", 1, "mini-batch size B (≥ 1)")
 	eta := fs.Float64("eta", 0.1, "learning rate η (> 0)")
-	h := fs.Float64("h", 1, "h*, the outlier Hessian eigenvalue at the minimum (> 0)")
+	h := fs.Float64("hstar", 1, "h*, the outlier Hessian eigenvalue at the minimum (> 0); the old spelling -h <value> still works")
 	hs := fs.Float64("hs", 0, "|h_eˢ|, the magnitude of the negative Hessian eigenvalue at the saddle (default: h*)")
 	n := fs.Float64("n", 1, "effective dimension n, the number of Hessian outliers (≥ 1)")
 	lstar := fs.Float64("Lstar", 0.5, "L(θ*), the loss at the minimum (> 0)")
 	ls := fs.Float64("Ls", 1, "L(θˢ), the loss at the saddle (≥ Lstar)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, hstarAlias(args)); err != nil {
 		return err
 	}
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
@@ -34,6 +100,9 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	sum, err := theory.Summarize(s, bar)
 	if err != nil {
 		return usageError{err}
+	}
+	if err := overflowError(sum); err != nil {
+		return err
 	}
 	if *asJSON {
 		type out struct {

@@ -3,6 +3,7 @@ package escape
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -261,5 +262,25 @@ func TestOneDimensionalDensitiesAreNormalised(t *testing.T) {
 		if math.Abs(g-1) > 1e-6 {
 			t.Errorf("%+v: Gibbs integrates to %v", c, g)
 		}
+	}
+}
+
+func TestDegeneracies(t *testing.T) {
+	tr, err := NewTracker(3, []float64{1.5, 2, 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < 3; r++ {
+		tr.Record(r, 0.1, 1.6)          // c = 1.5 at the first check
+		tr.Record(r, 0.7, 2.1)          // c = 2 at the same time in every run
+		tr.Record(r, 1+float64(r), 3.5) // c = 3: a real spread
+	}
+	notes := tr.Degeneracies(0.1)
+	if len(notes) != 2 || !strings.Contains(notes[0], "c = 1.5") || !strings.Contains(notes[0], "first loss check") ||
+		!strings.Contains(notes[1], "c = 2") || !strings.Contains(notes[1], "zero spread") {
+		t.Errorf("notes: %q", notes)
+	}
+	if n := tr.Degeneracies(0); len(n) != 2 || !strings.Contains(n[0], "zero spread") {
+		t.Errorf("without a resolution: %q", n)
 	}
 }

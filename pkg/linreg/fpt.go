@@ -77,6 +77,9 @@ type FPTResult struct {
 	Diverged   int           `json:"diverged"`
 	TotalSteps int64         `json:"total_steps"`
 	TimeUnit   string        `json:"time_unit"`
+	// Warnings name degenerate first-passage estimates (passages at the
+	// time resolution, zero spread; escape.Tracker.Degeneracies).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type fptObserver struct {
@@ -175,5 +178,6 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	if err != nil {
 		return res, err
 	}
+	res.Warnings = tr.Degeneracies(timeResolution(c))
 	return res, nil
 }

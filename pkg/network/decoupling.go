@@ -53,7 +53,8 @@ func (c DecouplingConfig) Validate() error {
 		return fmt.Errorf("decoupling: need top_k ≥ 1 and 0 < cutoff < 1")
 	}
 	if c.Run.Data.N > 20000 {
-		return fmt.Errorf("decoupling: N = %d needs a %d×%d dense eigendecomposition (over %d GiB); use N ≤ 20000", c.Run.Data.N, c.Run.Data.N, c.Run.Data.N, c.Run.Data.N*c.Run.Data.N*8*3>>30)
+		n := float64(c.Run.Data.N)
+		return fmt.Errorf("decoupling: N = %d needs a %d×%d dense eigendecomposition (over %.3g GiB); use N ≤ 20000", c.Run.Data.N, c.Run.Data.N, c.Run.Data.N, n*n*8*3/(1<<30))
 	}
 	return nil
 }
@@ -123,6 +124,11 @@ func measureDecoupling(be backends.Backend, s *Session, c DecouplingConfig) (Sta
 		return st, err
 	}
 	st.Loss, st.Accuracy = stats.Loss, stats.Accuracy
+	if c.Run.Diverged(st.Loss) {
+		// A blown-up run (see DivergenceFactor): its spectra describe the
+		// explosion, not the decoupling approximation; none are measured.
+		return st, nil
+	}
 	fs, err := noise.GramFactors(be, s.Arch, s.Params(), s.Data.X, s.Data.N())
 	if err != nil {
 		return st, err

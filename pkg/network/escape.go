@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -185,7 +186,7 @@ func Spectrum(ctx context.Context, be backends.Backend, backendName string, cach
 }
 
 // EscapeVersion is the code version of the network first-passage experiment.
-const EscapeVersion = "network-fpt/v1"
+const EscapeVersion = "network-fpt/v2" // v2: runs above the divergence rule count as diverged; degeneracy warnings
 
 // EscapeConfig is the experiment of section 5.3.2 (Fig. 3c): Runs SGD runs
 // restarted from θ* with a new (η, B); first passages of c·L(θ*).
@@ -272,6 +273,10 @@ type EscapeResult struct {
 	// they come from a deterministic transient after the restart.
 	FPTCV []run.Float `json:"fpt_cv"`
 	Free  Trajectory  `json:"free_runs"`
+	// Warnings name first-passage estimates that are degenerate (passages
+	// at the time resolution, zero spread; escape.Tracker.Degeneracies):
+	// the slope is not a measurement of the escape rate when present.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RunEscape pre-trains (cached), measures the spectrum at θ* (cached) and
@@ -283,6 +288,9 @@ func RunEscape(ctx context.Context, be backends.Backend, backendName string, cac
 	sess, pre, err := Pretrain(ctx, be, backendName, cache, c.Pretrain, progress)
 	if err != nil {
 		return run.Result[EscapeResult]{}, err
+	}
+	if p, bad := c.Pretrain.Run.FirstDiverged(pre.History); bad {
+		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): lower the pre-training learning rate", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss())
 	}
 	if !pre.Stationary && !c.AllowNonStationary {
 		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Note)
@@ -311,14 +319,19 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 	if err != nil {
 		return res, err
 	}
+	var blown atomic.Int64 // runs whose loss met the divergence rule (RunSpec.Diverged)
 	div, total, err := cont.Run(ctx, c.Runs, c.Seed, c.MaxSteps, c.Every, func(r int, _ int64, t, l float64) bool {
+		if c.Pretrain.Run.Diverged(l) {
+			blown.Add(1)
+			return true
+		}
 		return tr.Record(r, t, l)
 	}, progress)
 	if err != nil {
 		return res, err
 	}
-	res.Diverged, res.TotalSteps = div, total
-	if div > 0 {
+	res.Diverged, res.TotalSteps = div+int(blown.Load()), total
+	if res.Diverged > 0 {
 		return res, nil
 	}
 	fitMin := c.FitCMin
@@ -326,6 +339,7 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 		fitMin = tr.C[0]
 	}
 	res.Fit, err = tr.Analyze(fitMin, c.Boot, c.Seed+2)
+	res.Warnings = tr.Degeneracies(res.TimeStep)
 	for _, e := range res.Fit.Estimates {
 		res.Censored = append(res.Censored, e.Censored)
 	}

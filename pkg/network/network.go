@@ -140,7 +140,7 @@ func Open(be backends.Backend, backendName string, cache run.Cache, spec RunSpec
 		return nil, err
 	}
 	s := &Session{Spec: spec, Arch: a, Data: ds, Trainer: tr, be: be, CheckpointInterval: 2 * time.Minute, lastSave: time.Now()}
-	if cache.Dir != "" {
+	if cache.Dir != "" && !cache.ReadOnly {
 		s.dir = filepath.Join(cache.Dir, "checkpoints", spec.key(backendName))
 	}
 	return s, nil

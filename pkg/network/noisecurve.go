@@ -36,12 +36,32 @@ func (c NoiseCurveConfig) Validate() error {
 		return fmt.Errorf("noise: need at least 2 epochs, got %d", c.Epochs)
 	case c.Every < 1 || c.Every > c.Epochs:
 		return fmt.Errorf("noise: every must be between 1 and the number of epochs, got %d", c.Every)
+	case c.Measurements() < MinNoiseMeasurements:
+		return fmt.Errorf("noise: %d epochs measured every %d give %d measurements; the early and late slopes need at least %d (2 in the early half, 3 in the late half): use epochs ≥ %d·every", c.Epochs, c.Every, c.Measurements(), MinNoiseMeasurements, MinNoiseMeasurements-1)
 	case c.Boot < 0:
 		return fmt.Errorf("noise: boot must be ≥ 0")
 	case c.Run.Train.Loss != model.MSE && c.Run.Train.Loss != model.CE:
 		return fmt.Errorf("noise: unknown loss %q (use mse or ce)", c.Run.Train.Loss)
 	}
 	return nil
+}
+
+// MinNoiseMeasurements is the fewest measured epochs that give both slopes:
+// two points for the early line and three for the late one (whose
+// bootstrap interval needs more than two distinct resamples).
+const MinNoiseMeasurements = 5
+
+// Measurements is the number of measured epochs: 0, Every, 2·Every, … and
+// the last epoch.
+func (c NoiseCurveConfig) Measurements() int {
+	if c.Every < 1 {
+		return 0
+	}
+	n := c.Epochs/c.Every + 1
+	if c.Epochs%c.Every != 0 {
+		n++
+	}
+	return n
 }
 
 // Point is the measurement at one epoch.
@@ -69,6 +89,11 @@ type NoiseCurve struct {
 	LateSlopeCI run.Interval `json:"late_slope_ci"`
 	EarlySlope  float64      `json:"early_slope"`
 	LateFrom    int          `json:"late_from_epoch"`
+	// Diverged is set when a measured loss meets the divergence rule
+	// (RunSpec.Diverged); DivergedAt is the first such epoch. The slopes
+	// are then NaN (not fitted): they would describe the blow-up.
+	Diverged   bool `json:"diverged"`
+	DivergedAt int  `json:"diverged_at_epoch"`
 }
 
 // RunNoiseCurve trains and measures; each measured epoch is cached, and
@@ -121,6 +146,15 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 		progress.Report(i+1, len(epochs), fmt.Sprintf("epoch %d: L = %.4g, 𝒩 = %.4g", ep, r.Result.Loss, r.Result.Noise))
 	}
 	n := len(out.Points)
+	for _, p := range out.Points {
+		if c.Run.Diverged(p.Loss) {
+			out.Diverged, out.DivergedAt = true, p.Epoch
+			out.LateSlope, out.EarlySlope = math.NaN(), math.NaN()
+			out.LateSlopeCI = run.NewInterval(math.NaN(), math.NaN())
+			out.LateFrom = out.Points[n/2].Epoch
+			return out, nil
+		}
+	}
 	late := out.Points[n/2:]
 	early := out.Points[:n/2]
 	out.LateFrom = late[0].Epoch

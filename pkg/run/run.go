@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -80,6 +81,15 @@ func (s Spec) Key() (string, []byte, error) {
 // disables caching.
 type Cache struct {
 	Dir string
+	// Refresh never reuses an entry: every result is recomputed and its
+	// new value replaces the entry (the CLI's -nocache).
+	Refresh bool
+	// ReadOnly reads entries but never writes any (a cache folder this
+	// process cannot write); finished results are still returned.
+	ReadOnly bool
+	// OnStoreError, when set, receives a failure to store a finished result
+	// and Do returns the result anyway; when nil the failure is Do's error.
+	OnStoreError func(error)
 }
 
 // DefaultCache returns the cache in $SGDESCAPE_CACHE, or data/cache under the
@@ -103,17 +113,21 @@ func (c Cache) path(experiment, key string) string {
 	return filepath.Join(c.Dir, safe, key+".json")
 }
 
-// Load reads a cached value into out; found is false when there is none.
+// Load reads a cached value into out; found is false when there is none,
+// when c.Refresh is set, and when the entry is damaged or incomplete (see
+// complete): such an entry is recomputed and overwritten on store.
 func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
-	if c.Dir == "" {
+	if c.Dir == "" || c.Refresh {
 		return false, nil
 	}
 	b, err := os.ReadFile(c.path(experiment, key))
-	if errors.Is(err, os.ErrNotExist) {
+	if err != nil {
+		// Missing or unreadable (no permission, a file where a folder should
+		// be): recompute; a store into the same place reports its own error.
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("run: reading cache: %w", err)
+	if !complete(b, out) {
+		return false, nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		// A damaged entry is treated as missing; it is overwritten on store.
@@ -122,10 +136,49 @@ func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
 	return true, nil
 }
 
+// complete reports whether the stored JSON b holds every member that the
+// type of *out always writes: the members of its zero value, recursively
+// through nested objects (members with omitempty are absent from the zero
+// value, so they may be missing). An entry cut short, or forged as
+// {"cache_key": "…"}, is therefore not trusted.
+func complete(b []byte, out any) bool {
+	t := reflect.TypeOf(out)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return true
+	}
+	zero, err := json.Marshal(reflect.New(t.Elem()).Interface())
+	if err != nil {
+		return true
+	}
+	var want, got any
+	if json.Unmarshal(zero, &want) != nil || json.Unmarshal(b, &got) != nil {
+		return false
+	}
+	return covers(got, want)
+}
+
+func covers(got, want any) bool {
+	w, ok := want.(map[string]any)
+	if !ok {
+		return true
+	}
+	g, ok := got.(map[string]any)
+	if !ok {
+		return false
+	}
+	for k, wv := range w {
+		gv, ok := g[k]
+		if !ok || !covers(gv, wv) {
+			return false
+		}
+	}
+	return true
+}
+
 // Store writes v atomically (a temporary file in the same directory, synced,
 // then renamed), so a crash never leaves a half-written entry.
 func (c Cache) Store(experiment, key string, v any) error {
-	if c.Dir == "" {
+	if c.Dir == "" || c.ReadOnly {
 		return nil
 	}
 	b, err := json.MarshalIndent(v, "", " ")
@@ -160,8 +213,10 @@ func WriteFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Do returns the cached result of spec when there is one, and otherwise runs
-// fn, stores its result and returns it. Errors are never cached.
+// Do returns the cached result of spec when there is one (a complete entry
+// of the same experiment, code version and key), and otherwise runs fn,
+// stores its result and returns it. Errors are never cached. When storing
+// fails and c.OnStoreError is set, the result is returned all the same.
 func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Context) (T, error)) (Result[T], error) {
 	key, cfg, err := spec.Key()
 	if err != nil {
@@ -170,7 +225,7 @@ func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Cont
 	var res Result[T]
 	if found, err := c.Load(spec.Experiment, key, &res); err != nil {
 		return Result[T]{}, err
-	} else if found && res.CacheKey == key {
+	} else if found && res.CacheKey == key && res.Experiment == spec.Experiment && res.CodeVersion == spec.CodeVersion {
 		res.FromCache = true
 		return res, nil
 	}
@@ -196,7 +251,10 @@ func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Cont
 		Result: payload,
 	}
 	if err := c.Store(spec.Experiment, key, res); err != nil {
-		return Result[T]{}, err
+		if c.OnStoreError == nil {
+			return Result[T]{}, err
+		}
+		c.OnStoreError(err)
 	}
 	return res, nil
 }

@@ -157,3 +157,85 @@ func TestParallel(t *testing.T) {
 		t.Error("cancelled context not reported")
 	}
 }
+
+func TestParseFloatsStrict(t *testing.T) {
+	if v, err := ParseFloats(" 1.5, 2 ,3"); err != nil || len(v) != 3 || v[1] != 2 {
+		t.Errorf("good list: %v, %v", v, err)
+	}
+	for _, bad := range []string{"", " ", ",", "10,,10", "1,2,", ",1", "1,x", "NaN", "1,Inf", "-inf", "1e400"} {
+		if v, err := ParseFloats(bad); err == nil {
+			t.Errorf("ParseFloats(%q) = %v, want an error", bad, v)
+		}
+	}
+}
+
+func TestForgedOrStaleEntryIsRecomputed(t *testing.T) {
+	c := Cache{Dir: t.TempDir()}
+	spec := Spec{Experiment: "f", CodeVersion: "v2", Config: cfg{1, 1}}
+	key, _, _ := spec.Key()
+	type payload struct {
+		A float64 `json:"a"`
+		B struct {
+			C []int `json:"c"`
+		} `json:"b"`
+		D string `json:"d,omitempty"`
+	}
+	full := func() payload { p := payload{A: 3}; p.B.C = []int{1}; return p }
+	for name, entry := range map[string]string{
+		"key only":      `{"cache_key":"` + key + `"}`,
+		"no payload":    `{"experiment":"f","code_version":"v2","config":{},"seed":0,"backend":"","git_revision":"","go_version":"","cpus":1,"started_at":"2026-01-01T00:00:00Z","wall_seconds":1,"cache_key":"` + key + `","from_cache":false}`,
+		"half payload":  `{"experiment":"f","code_version":"v2","config":{},"seed":0,"backend":"","git_revision":"","go_version":"","cpus":1,"started_at":"2026-01-01T00:00:00Z","wall_seconds":1,"cache_key":"` + key + `","from_cache":false,"result":{"a":7}}`,
+		"nested gone":   `{"experiment":"f","code_version":"v2","config":{},"seed":0,"backend":"","git_revision":"","go_version":"","cpus":1,"started_at":"2026-01-01T00:00:00Z","wall_seconds":1,"cache_key":"` + key + `","from_cache":false,"result":{"a":7,"b":null}}`,
+		"other version": `{"experiment":"f","code_version":"v1","config":{},"seed":0,"backend":"","git_revision":"","go_version":"","cpus":1,"started_at":"2026-01-01T00:00:00Z","wall_seconds":1,"cache_key":"` + key + `","from_cache":false,"result":{"a":7,"b":{"c":null}}}`,
+	} {
+		if err := WriteFileAtomic(c.path("f", key), []byte(entry)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Do(context.Background(), c, spec, func(context.Context) (payload, error) { return full(), nil })
+		if err != nil || r.FromCache || r.Result.A != 3 {
+			t.Errorf("%s: trusted (%+v, %v)", name, r, err)
+		}
+	}
+	// the entry written last is complete and is reused
+	r, err := Do(context.Background(), c, spec, func(context.Context) (payload, error) { return payload{}, errors.New("recomputed") })
+	if err != nil || !r.FromCache || r.Result.A != 3 {
+		t.Errorf("complete entry not reused: %+v %v", r, err)
+	}
+}
+
+func TestRefreshRecomputesAndReplaces(t *testing.T) {
+	dir := t.TempDir()
+	spec := Spec{Experiment: "r", CodeVersion: "v1", Config: cfg{1, 1}}
+	if _, err := Do(context.Background(), Cache{Dir: dir}, spec, func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Do(context.Background(), Cache{Dir: dir, Refresh: true}, spec, func(context.Context) (int, error) { return 2, nil })
+	if err != nil || r.FromCache || r.Result != 2 {
+		t.Fatalf("refresh: %+v %v", r, err)
+	}
+	r, err = Do(context.Background(), Cache{Dir: dir}, spec, func(context.Context) (int, error) { return 3, nil })
+	if err != nil || !r.FromCache || r.Result != 2 {
+		t.Fatalf("the refreshed value did not replace the entry: %+v %v", r, err)
+	}
+}
+
+func TestStoreFailureKeepsTheResult(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Experiment: "s", CodeVersion: "v1", Config: cfg{1, 1}}
+	fn := func(context.Context) (int, error) { return 9, nil }
+	if _, err := Do(context.Background(), Cache{Dir: file}, spec, fn); err == nil {
+		t.Error("a store failure without OnStoreError was not reported")
+	}
+	var warned error
+	r, err := Do(context.Background(), Cache{Dir: file, OnStoreError: func(e error) { warned = e }}, spec, fn)
+	if err != nil || r.Result != 9 || warned == nil {
+		t.Errorf("result %+v, err %v, warning %v", r, err, warned)
+	}
+	r, err = Do(context.Background(), Cache{Dir: file, ReadOnly: true}, spec, fn)
+	if err != nil || r.Result != 9 {
+		t.Errorf("read-only cache: %+v %v", r, err)
+	}
+}
