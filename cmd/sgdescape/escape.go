@@ -40,7 +40,16 @@ func pretrainFlags(fs *flag.FlagSet) func() (network.PretrainConfig, error) {
 	tol := fs.Float64("stationary-tol", 0.02, "stationarity: relative difference of the last two window means below this")
 	seed := fs.Uint64("pretrain-seed", 1, "seed of the initialisation and pre-training mini-batches")
 	return func() (network.PretrainConfig, error) {
+		if err := positive(fs, "N", "pretrain-eta", "pretrain-B", "pretrain-epochs", "check-every", "window", "stationary-tol"); err != nil {
+			return network.PretrainConfig{}, err
+		}
 		if err := knownSet(*set); err != nil {
+			return network.PretrainConfig{}, err
+		}
+		if err := checkImages(*set, *n); err != nil {
+			return network.PretrainConfig{}, err
+		}
+		if err := checkPositive("widths", *widths); err != nil {
 			return network.PretrainConfig{}, err
 		}
 		w := *widths
@@ -75,6 +84,9 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := atMost("hutchinson", int64(*hutch), 10000, "the trace estimate's standard error falls as 1/√probes; 100–1000 probes suffice"); err != nil {
 		return err
+	}
+	if np := cfg.Run.Params(); float64(*lanczos) > np {
+		return usagef("-lanczos %d must be between 0 and P = %.0f (the number of parameters); for the whole spectrum use the dense Gauss–Newton result", *lanczos, np)
 	}
 	if err := checkMemory("spectrum", cfg.MemoryBytes(), "-N or -widths"); err != nil {
 		return err

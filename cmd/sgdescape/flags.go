@@ -249,3 +249,32 @@ func finiteAll(v []float64) []any {
 	}
 	return out
 }
+
+// positive refuses flags (float or integer) whose value is not > 0, naming
+// the flag; call it after parse for every flag that must be positive, so
+// that the error names the flag rather than the configuration field.
+func positive(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		f := fs.Lookup(n)
+		if f == nil {
+			panic("positive: no flag -" + n) // a programming error
+		}
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			continue
+		}
+		bad := false
+		switch v := g.Get().(type) {
+		case float64:
+			bad = !(v > 0)
+		case int:
+			bad = v <= 0
+		case int64:
+			bad = v <= 0
+		}
+		if bad {
+			return usagef("-%s: %s must be > 0", n, f.Value.String())
+		}
+	}
+	return nil
+}

@@ -89,6 +89,9 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := positive(fs, "P", "N", "xstd", "B", "eta", "samples", "every", "chains", "bins"); err != nil {
+		return err
+	}
 	p := prob()
 	p.Seed = *com.seed
 	cfg := linreg.StationaryConfig{Problem: p, Dynamics: dynamics.Kind(*dyn), Eta: *eta, B: *b, DT: *dt,
@@ -187,6 +190,9 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
+		if err := positive(fs, "B", "eta", "runs", "maxsteps", "every"); err != nil {
+			return err
+		}
 		return runNetworkFPT(pre, stdout, stderr, eta, b, runs, cs, maxSteps, fitMin, boot, com, every, allow)
 	case "linreg":
 	default:
@@ -196,6 +202,9 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	dyn := fs.String("dynamics", "sgd", "dynamics: sgd|sde4|sde12|sde14|gld")
 	dt := fs.Float64("dt", 0, "SDE step (default η)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := positive(fs, "P", "N", "xstd", "B", "eta", "runs", "maxsteps"); err != nil {
 		return err
 	}
 	if err := checkKind(*dyn); err != nil {

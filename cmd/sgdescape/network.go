@@ -32,6 +32,27 @@ func divergenceRule(r network.RunSpec) string {
 	return fmt.Sprintf("full-batch loss non-finite or above %g × the zero-output loss %.3g = %.3g", float64(network.DivergenceFactor), r.ReferenceLoss(), r.DivergenceThreshold())
 }
 
+// trainImages is the size of each data set's training split.
+var trainImages = map[string]int{data.MNIST: 60000, data.Fashion: 60000, data.CIFAR10: 50000}
+
+// checkImages refuses an -N outside 1 … the training split's size.
+func checkImages(set string, n int) error {
+	if m, ok := trainImages[set]; ok && (n < 1 || n > m) {
+		return usagef("-N %d: %s has %d training images; use 1 ≤ N ≤ %d", n, set, m, m)
+	}
+	return nil
+}
+
+// checkPositive refuses a list with an item below 1 (widths, channels).
+func checkPositive(flagName string, v []int) error {
+	for i, x := range v {
+		if x < 1 {
+			return usagef("-%s: item %d is %d; every item must be ≥ 1", flagName, i+1, x)
+		}
+	}
+	return nil
+}
+
 func knownSet(s string) error {
 	for _, n := range data.Names {
 		if n == s {
@@ -55,7 +76,16 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := positive(fs, "N", "B", "eta", "topk", "cutoff"); err != nil {
+		return err
+	}
 	if err := knownSet(*set); err != nil {
+		return err
+	}
+	if err := checkImages(*set, *n); err != nil {
+		return err
+	}
+	if err := checkPositive("widths", *widths); err != nil {
 		return err
 	}
 	w, eps := *widths, *epochs
@@ -157,14 +187,29 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := positive(fs, "N", "B", "eta", "epochs", "every"); err != nil {
+		return err
+	}
 	if err := knownSet(*set); err != nil {
+		return err
+	}
+	if err := checkImages(*set, *n); err != nil {
 		return err
 	}
 	spec := network.ArchSpec{Kind: *arch}
 	switch *arch {
 	case "mlp":
+		if err := checkPositive("widths", *widths); err != nil {
+			return err
+		}
 		spec.Widths = *widths
 	case "cnn":
+		if err := checkPositive("channels", *channels); err != nil {
+			return err
+		}
+		if *convs < 1 {
+			return usagef("-convs %d: need at least 1 convolution per stack", *convs)
+		}
 		spec.Channels, spec.ConvsPerStack = *channels, *convs
 		if *set != data.CIFAR10 {
 			return usagef("-arch cnn needs -data cifar10")
@@ -182,6 +227,9 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 		Run: network.RunSpec{Data: network.DataSpec{Set: *set, N: *n, Targets: network.OneHot}, Arch: spec,
 			Train: train.Config{Loss: *loss, Eta: *eta, B: *b, Seed: *com.seed}},
 		Epochs: *epochs, Every: *every, Decoupled: *decoupled && *loss == model.MSE, Boot: *boot,
+	}
+	if m := cfg.Measurements(); *every <= *epochs && m < network.MinNoiseMeasurements {
+		return usagef("-epochs %d with -every %d gives %d measurements; the early and late slopes need at least %d: use -epochs ≥ %d × -every", *epochs, *every, m, network.MinNoiseMeasurements, network.MinNoiseMeasurements-1)
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}

@@ -95,6 +95,9 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, hstarAlias(args)); err != nil {
 		return err
 	}
+	if err := positive(fs, "B", "eta", "hstar", "n", "Lstar", "Ls"); err != nil {
+		return err
+	}
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
 	bar := theory.Barrier{LStar: *lstar, LSaddle: *ls, HSaddle: *hs, N: *n}
 	sum, err := theory.Summarize(s, bar)

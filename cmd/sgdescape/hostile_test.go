@@ -1,0 +1,168 @@
+package main
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// helpFlags runs `<variant> -h` and returns the flags it lists with their
+// kinds as PrintDefaults names them: float, int, uint, string, value (list
+// flags and other flag.Value types) and "" for booleans.
+func helpFlags(t *testing.T, variant []string) map[string]string {
+	t.Helper()
+	code, out, errs := call(append(append([]string{}, variant...), "-h")...)
+	if code != 0 || out != "" {
+		t.Fatalf("%v -h: exit %d, stdout %q", variant, code, out)
+	}
+	flags := map[string]string{}
+	re := regexp.MustCompile(`^  -(\S+)(?: (\S+))?`)
+	for _, line := range strings.Split(errs, "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
+			flags[m[1]] = m[2]
+		}
+	}
+	return flags
+}
+
+// variants lists every registered command, plus the model-specific flag
+// sets of fpt.
+func variants() [][]string {
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out [][]string
+	for _, n := range names {
+		out = append(out, []string{n})
+		if n == "fpt" {
+			out = append(out, []string{"fpt", "-model", "mlp"})
+		}
+	}
+	return out
+}
+
+// assertRefused checks the contract for bad input: exit status 2, nothing on
+// stdout, exactly one line on stderr that names the flag, no stack trace.
+func assertRefused(t *testing.T, args []string, flagName string) {
+	t.Helper()
+	code, out, errs := call(args...)
+	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+	switch {
+	case code != 2:
+		t.Errorf("%q: exit %d, want 2 (stderr %q)", args, code, errs)
+	case out != "":
+		t.Errorf("%q: printed to stdout: %q", args, out)
+	case len(lines) != 1:
+		t.Errorf("%q: %d lines on stderr, want 1: %q", args, len(lines), errs)
+	case strings.Contains(errs, "goroutine") || strings.Contains(errs, "panic"):
+		t.Errorf("%q: stack trace: %q", args, errs)
+	case flagName != "" && !strings.Contains(lines[0], "-"+flagName):
+		t.Errorf("%q: the error does not name -%s: %q", args, flagName, lines[0])
+	}
+}
+
+// TestHostileValuesForEveryFlag gives every flag of every registered
+// command (commands added later included) the hostile values of its kind.
+func TestHostileValuesForEveryFlag(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	family := map[string][]string{
+		"float": {"NaN", "nan", "+Inf", "-Inf", "inf", "1e400", "x", "", "1,2"},
+		"int":   {"-1", "-1000000000000", "1e308", "1e12", "1.5", "x", ""},
+		"uint":  {"-1", "1e308", "1.5", "x", ""},
+		"value": {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf"},
+		"":      {"maybe", "2"}, // booleans
+	}
+	for _, v := range variants() {
+		flags := helpFlags(t, v)
+		if len(flags) == 0 {
+			continue
+		}
+		for name, kind := range flags {
+			if name == "model" {
+				continue // chooses the flag set (tested below)
+			}
+			for _, val := range family[kind] {
+				assertRefused(t, append(append([]string{}, v...), "-"+name+"="+val), name)
+			}
+		}
+	}
+}
+
+// TestHostileValuesByMeaning covers values that parse but make no sense
+// (zero, negative, huge, empty or unknown names): each is refused up front,
+// before any data is loaded or any training starts.
+func TestHostileValuesByMeaning(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	for _, c := range []struct {
+		flag string
+		args []string
+	}{
+		{"B", []string{"theory", "-B", "1e308"}},
+		{"Lstar", []string{"theory", "-Lstar", "1e-320"}},
+		{"n", []string{"theory", "-n", "1e308"}},
+		{"eta", []string{"theory", "-eta", "0"}},
+		{"eta", []string{"theory", "-eta", "-1"}},
+		{"eta", []string{"stationary", "-eta", "0"}},
+		{"N", []string{"stationary", "-N", "1000000000000"}},
+		{"bins", []string{"stationary", "-samples", "1000", "-bins", "1000000000000"}},
+		{"samples", []string{"stationary", "-samples", "1000000000000"}},
+		{"P", []string{"stationary", "-P", "1000", "-N", "2000", "-dynamics", "sde4"}},
+		{"boot", []string{"stationary", "-boot", "1000000000000"}},
+		{"runs", []string{"fpt", "-runs", "1000000000000"}},
+		{"runs", []string{"fpt", "-runs", "0"}},
+		{"boot", []string{"fpt", "-P", "1", "-N", "100", "-runs", "100", "-boot", "1000000000000", "-maxsteps", "100000"}},
+		{"boot", []string{"fpt", "-runs", "100000", "-boot", "100000"}},
+		{"dynamics", []string{"fpt", "-dynamics", ""}},
+		{"model", []string{"fpt", "-model", ""}},
+		{"runs", []string{"fpt", "-model", "mlp", "-runs", "1000000000000"}},
+		{"widths", []string{"fpt", "-model", "mlp", "-widths", "1000000000"}},
+		{"widths", []string{"fpt", "-model", "mlp", "-widths", "0"}},
+		{"N", []string{"fpt", "-model", "mlp", "-N", "0"}},
+		{"N", []string{"decoupling", "-N", "1000000000000"}},
+		{"N", []string{"decoupling", "-N", "0"}},
+		{"widths", []string{"decoupling", "-widths", "1000000000"}},
+		{"widths", []string{"decoupling", "-widths", "10,,10"}},
+		{"widths", []string{"decoupling", "-widths", "0"}},
+		{"epochs", []string{"decoupling", "-epochs", ""}},
+		{"data", []string{"decoupling", "-data", ""}},
+		{"widths", []string{"noise", "-widths", "1000000000"}},
+		{"widths", []string{"noise", "-widths", ""}},
+		{"N", []string{"noise", "-N", "1000000000000"}},
+		{"epochs", []string{"noise", "-data", "fashion-mnist", "-widths", "10", "-N", "100", "-B", "10", "-epochs", "2"}},
+		{"channels", []string{"noise", "-arch", "cnn", "-data", "cifar10", "-channels", "0"}},
+		{"widths", []string{"spectrum", "-widths", "1000000000"}},
+		{"hutchinson", []string{"spectrum", "-hutchinson", "-1"}},
+		{"hutchinson", []string{"spectrum", "-hutchinson", "1000000000000"}},
+		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
+		{"N", []string{"spectrum", "-N", "1000000000000"}},
+	} {
+		assertRefused(t, c.args, c.flag)
+	}
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, v := range variants() {
+		for _, h := range []string{"-h", "-help", "--help"} {
+			code, out, errs := call(append(append([]string{}, v...), h)...)
+			if code != 0 || out != "" || !strings.Contains(errs, "usage: sgdescape "+v[0]) {
+				t.Errorf("%v %s: exit %d, stdout %q, help %q", v, h, code, out, errs)
+			}
+		}
+		code, _, errs := call(append([]string{"help"}, v...)...)
+		if code != 0 || !strings.Contains(errs, "usage: sgdescape "+v[0]) {
+			t.Errorf("help %v: exit %d, %q", v, code, errs)
+		}
+	}
+	// theory's h* flag keeps its old spelling -h <value> next to -h (help)
+	code, out, _ := call("theory", "-h", "2", "-json")
+	code2, out2, _ := call("theory", "-hstar", "2", "-json")
+	if code != 0 || code2 != 0 || out != out2 {
+		t.Errorf("theory -h 2 and -hstar 2 differ: %d %d", code, code2)
+	}
+	if code, _, _ := call("help", "nosuchcommand"); code != 2 {
+		t.Errorf("help nosuchcommand: exit %d", code)
+	}
+}
