@@ -44,13 +44,13 @@ func runData(args []string, stdout, stderr io.Writer) error {
 	for _, n := range data.Names {
 		known[n] = true
 	}
-	for _, s := range strings.Split(*setsFlag, ",") {
+	for i, s := range strings.Split(*setsFlag, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" {
-			continue
+			return usagef("-sets: item %d of %q is empty", i+1, *setsFlag)
 		}
 		if !known[s] {
-			return usagef("unknown data set %q (known: %s)", s, all)
+			return usagef("-sets: unknown data set %q (known: %s)", s, all)
 		}
 		sets = append(sets, s)
 	}

@@ -175,6 +175,12 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 		return err
 	}
 	c := *cs
+	if err := checkThresholds(c, *fitMin, *runs); err != nil {
+		return err
+	}
+	if *b >= cfgPre.Run.Data.N {
+		return usagef("-B %d must be smaller than -N %d: B = N is full-batch gradient descent, which has no noise and never escapes", *b, cfgPre.Run.Data.N)
+	}
 	cfg := network.EscapeConfig{Pretrain: cfgPre, Eta: *eta, B: *b, Runs: *runs, C: c, MaxSteps: *maxSteps, Every: *every,
 		Seed: *com.seed, FitCMin: *fitMin, Boot: *boot, FreeRuns: 8, FreeSteps: min(*maxSteps, 20000), AllowNonStationary: *allow}
 	if err := cfg.Validate(); err != nil {
@@ -183,7 +189,7 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 	if err := checkMemory("fpt -model mlp", cfg.MemoryBytes(), "-runs, -N or -widths"); err != nil {
 		return err
 	}
-	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs"); err != nil {
+	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs", bootWorkFPT); err != nil {
 		return err
 	}
 	be, err := backend.New()

@@ -54,6 +54,25 @@ func problemFlags(fs *flag.FlagSet) func() linreg.Problem {
 	}
 }
 
+// checkProblem refuses linear-regression settings that pass the
+// configuration's checks but cannot give a result, before anything runs:
+// N ≤ P or noiseless teacher labels (L(θ*) = 0: nothing to measure), B ≥ N
+// (full-batch gradient descent has no noise and never leaves θ*), and
+// input scales whose h* ≈ xstd² leaves the normal float64 range.
+func checkProblem(p linreg.Problem, b int) error {
+	switch {
+	case p.N <= p.P:
+		return usagef("-N %d must be larger than -P %d: with N ≤ P the model fits every label exactly, L(θ*) = 0, and SGD has no noise", p.N, p.P)
+	case p.Labels == data.LabelsTeacher && p.Noise == 0:
+		return usagef("-labels teacher needs -noise > 0: noiseless teacher labels give L(θ*) = 0 and SGD has no noise")
+	case b >= p.N:
+		return usagef("-B %d must be smaller than -N %d: B = N is full-batch gradient descent, which has no noise and never leaves θ*", b, p.N)
+	case p.XStd < 1e-100 || p.XStd > 1e100:
+		return usagef("-xstd %g: use a value between 1e-100 and 1e100 (h* ≈ xstd² must stay within float64)", p.XStd)
+	}
+	return nil
+}
+
 func provenance(env run.Envelope) map[string]any {
 	return map[string]any{
 		"experiment": env.Experiment, "code_version": env.CodeVersion, "config": env.Config, "seed": env.Seed,
@@ -94,6 +113,15 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	}
 	p := prob()
 	p.Seed = *com.seed
+	if err := checkProblem(p, *b); err != nil {
+		return err
+	}
+	if *samples < minSamplesPerBin**bins {
+		return usagef("-samples %d is too few for -bins %d: the histogram fit needs about %d samples per bin; use -samples ≥ %d or fewer -bins", *samples, *bins, minSamplesPerBin, minSamplesPerBin**bins)
+	}
+	if *chains > *samples/minSamplesPerBin {
+		return usagef("-chains %d leaves fewer than %d samples per chain (-samples %d); use fewer chains", *chains, minSamplesPerBin, *samples)
+	}
 	cfg := linreg.StationaryConfig{Problem: p, Dynamics: dynamics.Kind(*dyn), Eta: *eta, B: *b, DT: *dt,
 		Samples: *samples, Every: *every, Burn: *burn, Chains: *chains, Bins: *bins, Boot: *boot}
 	if err := cfg.Validate(); err != nil {
@@ -105,7 +133,7 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	if err := checkMemory("stationary", cfg.MemoryBytes(), "-N, -P, -samples, -chains or -bins"); err != nil {
 		return err
 	}
-	if err := checkBoot(*boot, float64(*samples), "-samples"); err != nil {
+	if err := checkBoot(*boot, float64(*samples), "-samples", bootWorkStationary); err != nil {
 		return err
 	}
 	prog, stop := progressFor(stderr, "stationary")
@@ -152,6 +180,51 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "KS vs Eq. 4 density: D, p (n_eff)\t%.3g, %.3g (%.0f)\n", res.Eq4.KS.D, res.Eq4.KS.PValue, res.Eq4.KS.NEff)
 	}
 	return tw.Flush()
+}
+
+// minSamplesPerBin: the φ histogram fit drops bins with fewer than 5
+// samples and needs 3 bins; 5 samples per bin on average is the least that
+// gives it a chance.
+const minSamplesPerBin = 5
+
+// minRuns is the fewest runs that can make a threshold reliable: escape's
+// Analyze needs 3 passages (events) per threshold.
+const minRuns = 3
+
+// checkThresholds refuses threshold settings that can never give a slope:
+// fewer than two thresholds, a -fit-cmin that leaves fewer than two, or a
+// number of runs below minRuns.
+func checkThresholds(c []float64, fitMin float64, runs int) error {
+	for _, v := range c {
+		if !(v > 1) {
+			return usagef("-c: threshold ratio %g must be > 1 (c = L_th/L(θ*))", v)
+		}
+	}
+	seen := map[float64]bool{}
+	for _, v := range c {
+		if seen[v] {
+			return usagef("-c lists the threshold %g twice", v)
+		}
+		seen[v] = true
+	}
+	if len(c) < 2 {
+		return usagef("-c %v: a slope needs at least two thresholds", c)
+	}
+	if fitMin > 0 {
+		n := 0
+		for _, v := range c {
+			if v >= fitMin {
+				n++
+			}
+		}
+		if n < 2 {
+			return usagef("-fit-cmin %g leaves %d of the thresholds -c %v in the fit; a slope needs two (lower -fit-cmin or add thresholds)", fitMin, n, c)
+		}
+	}
+	if runs < minRuns {
+		return usagef("-runs %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use -runs ≥ %d", runs, minRuns, minRuns)
+	}
+	return nil
 }
 
 func checkKind(k string) error {
@@ -213,6 +286,12 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	c := *cs
 	p := prob()
 	p.Seed = *com.seed
+	if err := checkProblem(p, *b); err != nil {
+		return err
+	}
+	if err := checkThresholds(c, *fitMin, *runs); err != nil {
+		return err
+	}
 	cfg := linreg.FPTConfig{Problem: p, Dynamics: dynamics.Kind(*dyn), Eta: *eta, B: *b, DT: *dt, Runs: *runs,
 		C: c, MaxSteps: *maxSteps, FitCMin: *fitMin, Boot: *boot}
 	if err := cfg.Validate(); err != nil {
@@ -221,7 +300,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	if err := checkMemory("fpt", cfg.MemoryBytes(), "-runs, -N or -P"); err != nil {
 		return err
 	}
-	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs"); err != nil {
+	if err := checkBoot(*boot, float64(*runs)*float64(len(c)), "-runs", bootWorkFPT); err != nil {
 		return err
 	}
 	prog, stop := progressFor(stderr, "fpt runs")

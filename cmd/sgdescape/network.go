@@ -136,7 +136,7 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	diverged := false
 	for _, r := range rs {
 		s := r.Result
-		o := stageOut{Epoch: s.Epoch, Loss: finite(s.Loss), Accuracy: s.Accuracy, Diverged: cfg.Run.Diverged(s.Loss), Provenance: provenance(r.Envelope)}
+		o := stageOut{Epoch: s.Epoch, Loss: finite(s.Loss), Accuracy: s.Accuracy, Diverged: s.Diverged || cfg.Run.Diverged(s.Loss), Provenance: provenance(r.Envelope)}
 		if !o.Diverged && len(s.Exact) > 0 && len(s.Decoupled) > 0 {
 			o.TopExact, o.TopDecoupled = s.Exact[:min(k, len(s.Exact))], s.Decoupled[:min(k, len(s.Decoupled))]
 			o.MedianRel, o.TopRel, o.KS, o.W1 = finite(s.Agreement.MedianRelDiffTopK), finite(s.Agreement.TopRelDiff), finite(s.Agreement.KS), finite(s.Agreement.W1Decades)
@@ -241,7 +241,7 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	if err := checkMemory("noise", cfg.MemoryBytes(), lower); err != nil {
 		return err
 	}
-	if err := checkBoot(*boot, float64(cfg.Measurements()), "-epochs"); err != nil {
+	if err := checkBoot(*boot, float64(cfg.Measurements()), "-epochs", bootWorkSmall); err != nil {
 		return err
 	}
 	be, err := backend.New()

@@ -115,19 +115,22 @@ const (
 	// maxBoot: a 95 % percentile interval is stable to about 1 % with
 	// 10⁴ resamples; 10⁵ is far beyond any need.
 	maxBoot = 100000
-	// maxBootWork bounds resamples × items per resample (runs, samples):
-	// about a minute of work on one core.
-	maxBootWork = 2e9
+	// Budgets of resamples × items per resample, each about a minute of
+	// work on one core (measured: 4·10⁸ run-threshold items of the
+	// first-passage bootstrap take 15 s, 2·10⁸ samples of the φ fit 26 s).
+	bootWorkFPT        = 2e9
+	bootWorkStationary = 5e8
+	bootWorkSmall      = 1e9 // per-epoch slopes: a handful of points
 )
 
 // checkBoot bounds a bootstrap: at most maxBoot resamples, and at most
-// maxBootWork resampled items in all.
-func checkBoot(boot int, items float64, itemsFlag string) error {
+// budget resampled items in all.
+func checkBoot(boot int, items float64, itemsFlag string, budget float64) error {
 	if err := atMost("boot", int64(boot), maxBoot, "95 % intervals are stable with 1000–10000 resamples"); err != nil {
 		return err
 	}
-	if w := float64(boot) * items; w > maxBootWork {
-		return usagef("-boot %d × %s %.0f = %.3g resampled items is more than %.0g (hours of bootstrap): lower -boot or %s", boot, itemsFlag, items, w, maxBootWork, itemsFlag)
+	if w := float64(boot) * items; w > budget {
+		return usagef("-boot %d × %.0f items (%s) = %.3g resampled items is more than %.0g (over a minute of bootstrap, growing linearly): lower -boot or %s", boot, items, itemsFlag, w, budget, itemsFlag)
 	}
 	return nil
 }

@@ -98,6 +98,16 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	if err := positive(fs, "B", "eta", "hstar", "n", "Lstar", "Ls"); err != nil {
 		return err
 	}
+	switch {
+	case *b < 1:
+		return usagef("-B %g: a mini-batch holds at least one sample (B ≥ 1)", *b)
+	case *n < 1:
+		return usagef("-n %g: the effective dimension counts Hessian outliers (n ≥ 1)", *n)
+	case *hs < 0:
+		return usagef("-hs %g: the saddle's curvature magnitude must be ≥ 0 (0 means h*)", *hs)
+	case *ls < *lstar:
+		return usagef("-Ls %g is below -Lstar %g: a barrier needs L(θˢ) ≥ L(θ*)", *ls, *lstar)
+	}
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
 	bar := theory.Barrier{LStar: *lstar, LSaddle: *ls, HSaddle: *hs, N: *n}
 	sum, err := theory.Summarize(s, bar)

@@ -68,6 +68,9 @@ type Stage struct {
 	Decoupled []float64          `json:"decoupled"` // eigenvalues of L·(1/N)ΣC_μ
 	Agreement spectrum.Agreement `json:"agreement"`
 	Seconds   float64            `json:"seconds"`
+	// Diverged: the loss met the divergence rule (RunSpec.Diverged); the
+	// spectra and the agreement are then not measured (left empty).
+	Diverged bool `json:"diverged,omitempty"`
 }
 
 // Decoupling trains to every stage and compares the exact and decoupled
@@ -127,6 +130,7 @@ func measureDecoupling(be backends.Backend, s *Session, c DecouplingConfig) (Sta
 	if c.Run.Diverged(st.Loss) {
 		// A blown-up run (see DivergenceFactor): its spectra describe the
 		// explosion, not the decoupling approximation; none are measured.
+		st.Diverged = true
 		return st, nil
 	}
 	fs, err := noise.GramFactors(be, s.Arch, s.Params(), s.Data.X, s.Data.N())

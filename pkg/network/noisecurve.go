@@ -37,7 +37,7 @@ func (c NoiseCurveConfig) Validate() error {
 	case c.Every < 1 || c.Every > c.Epochs:
 		return fmt.Errorf("noise: every must be between 1 and the number of epochs, got %d", c.Every)
 	case c.Measurements() < MinNoiseMeasurements:
-		return fmt.Errorf("noise: %d epochs measured every %d give %d measurements; the early and late slopes need at least %d (2 in the early half, 3 in the late half): use epochs ≥ %d·every", c.Epochs, c.Every, c.Measurements(), MinNoiseMeasurements, MinNoiseMeasurements-1)
+		return fmt.Errorf("noise: %d epochs measured every %d give %d measurements; the early and late slopes need at least %d (2 in each half): use epochs ≥ %d·every", c.Epochs, c.Every, c.Measurements(), MinNoiseMeasurements, MinNoiseMeasurements-1)
 	case c.Boot < 0:
 		return fmt.Errorf("noise: boot must be ≥ 0")
 	case c.Run.Train.Loss != model.MSE && c.Run.Train.Loss != model.CE:
@@ -46,10 +46,10 @@ func (c NoiseCurveConfig) Validate() error {
 	return nil
 }
 
-// MinNoiseMeasurements is the fewest measured epochs that give both slopes:
-// two points for the early line and three for the late one (whose
-// bootstrap interval needs more than two distinct resamples).
-const MinNoiseMeasurements = 5
+// MinNoiseMeasurements is the fewest measured epochs that give both slopes
+// (two points for each line). The late slope's bootstrap interval needs at
+// least three late points; with two it is reported as unavailable (NaN).
+const MinNoiseMeasurements = 4
 
 // Measurements is the number of measured epochs: 0, Every, 2·Every, … and
 // the last epoch.
@@ -159,7 +159,11 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 	early := out.Points[:n/2]
 	out.LateFrom = late[0].Epoch
 	var err2 error
-	out.LateSlope, out.LateSlopeCI, err2 = logSlope(late, c.Boot, c.Run.Train.Seed)
+	boot := c.Boot
+	if len(late) < 3 {
+		boot = 0 // two points: every resample gives the same line or none; no interval
+	}
+	out.LateSlope, out.LateSlopeCI, err2 = logSlope(late, boot, c.Run.Train.Seed)
 	if err2 != nil {
 		return out, fmt.Errorf("late-training slope: %w", err2)
 	}
