@@ -126,7 +126,7 @@ func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
 		// be): recompute; a store into the same place reports its own error.
 		return false, nil
 	}
-	if !complete(b, out) {
+	if !complete(b, out) || !intact(b) {
 		return false, nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
@@ -157,6 +157,61 @@ func complete(b []byte, out any) bool {
 	return covers(got, want)
 }
 
+// checksumKey is the member, next to "result", that holds the SHA-256 of
+// the compact JSON of the result; Store writes it and Load verifies it, so a
+// payload altered on disk (bit rot, a hand edit) is recomputed. Entries
+// written before it existed have none and are accepted when complete.
+const checksumKey = "result_sha256"
+
+func payloadSum(raw json.RawMessage) (string, bool) {
+	var c bytes.Buffer
+	if err := json.Compact(&c, raw); err != nil {
+		return "", false
+	}
+	s := sha256.Sum256(c.Bytes())
+	return hex.EncodeToString(s[:]), true
+}
+
+// intact verifies the checksum of an entry that has one.
+func intact(b []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return true // not an object: left to json.Unmarshal and complete
+	}
+	want, ok := m[checksumKey]
+	if !ok {
+		return true
+	}
+	var w string
+	if json.Unmarshal(want, &w) != nil {
+		return false
+	}
+	got, ok := payloadSum(m["result"])
+	return ok && got == w
+}
+
+// withChecksum adds checksumKey to an encoded object with a "result".
+func withChecksum(b []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	raw, ok := m["result"]
+	if !ok {
+		return b
+	}
+	sum, ok := payloadSum(raw)
+	if !ok {
+		return b
+	}
+	m[checksumKey], _ = json.Marshal(sum)
+	out, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return b
+	}
+	return out
+}
+
 func covers(got, want any) bool {
 	w, ok := want.(map[string]any)
 	if !ok {
@@ -185,7 +240,7 @@ func (c Cache) Store(experiment, key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("run: encoding result for cache: %w", err)
 	}
-	return WriteFileAtomic(c.path(experiment, key), b)
+	return WriteFileAtomic(c.path(experiment, key), withChecksum(b))
 }
 
 // WriteFileAtomic writes data to path through a temporary file and a rename.

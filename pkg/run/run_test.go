@@ -239,3 +239,30 @@ func TestStoreFailureKeepsTheResult(t *testing.T) {
 		t.Errorf("read-only cache: %+v %v", r, err)
 	}
 }
+
+func TestAlteredPayloadIsRecomputed(t *testing.T) {
+	c := Cache{Dir: t.TempDir()}
+	spec := Spec{Experiment: "a", CodeVersion: "v1", Config: cfg{1, 1}}
+	key, _, _ := spec.Key()
+	type payload struct {
+		Phi float64 `json:"phi"`
+	}
+	if _, err := Do(context.Background(), c, spec, func(context.Context) (payload, error) { return payload{9.1}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(c.path("a", key))
+	if err != nil || !bytes.Contains(b, []byte(checksumKey)) {
+		t.Fatalf("no checksum in the entry: %s %v", b, err)
+	}
+	if err := os.WriteFile(c.path("a", key), bytes.Replace(b, []byte("9.1"), []byte("123"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Do(context.Background(), c, spec, func(context.Context) (payload, error) { return payload{9.1}, nil })
+	if err != nil || r.FromCache || r.Result.Phi != 9.1 {
+		t.Errorf("altered entry trusted: %+v %v", r, err)
+	}
+	r, err = Do(context.Background(), c, spec, func(context.Context) (payload, error) { return payload{}, errors.New("recomputed") })
+	if err != nil || !r.FromCache || r.Result.Phi != 9.1 {
+		t.Errorf("rewritten entry not reused: %+v %v", r, err)
+	}
+}
