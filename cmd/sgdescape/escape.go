@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +57,12 @@ func pretrainFlags(fs *flag.FlagSet) func() (network.PretrainConfig, error) {
 		if *b < 1 || *b > *n {
 			return network.PretrainConfig{}, usagef("-pretrain-B %d must satisfy 1 ≤ B ≤ N=%d", *b, *n)
 		}
+		if *epochs < *check {
+			return network.PretrainConfig{}, usagef("-pretrain-epochs %d is below -check-every %d: the loss would be checked at epoch 0 only and θ* would be the untrained initialisation", *epochs, *check)
+		}
+		if *window < 2 {
+			return network.PretrainConfig{}, usagef("-window %d: the stationarity test compares two windows of at least 2 loss checks each", *window)
+		}
 		c := network.PretrainConfig{
 			Run: network.RunSpec{Data: network.DataSpec{Set: *set, N: *n, Targets: network.EvenOdd}, Arch: network.ArchSpec{Kind: "mlp", Widths: w},
 				Train: train.Config{Loss: model.MSE, Eta: *eta, B: *b, Seed: *seed}},
@@ -100,19 +107,16 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	prog, stop := progressFor(stderr, "spectrum")
 	defer stop()
 	sess, p, err := network.Pretrain(ctx, be, backend.Name(), cache, cfg, prog)
+	if errors.Is(err, train.ErrDiverged) {
+		stop()
+		return printPretrainDiverged(stdout, *asJSON, "diverged", cfg, err)
+	}
 	if err != nil {
 		return err
 	}
 	if bad, ok := cfg.Run.FirstDiverged(p.History); ok {
 		stop()
-		rule := divergenceRule(cfg.Run)
-		if *asJSON {
-			return writeJSON(stdout, map[string]any{"diverged": true, "diverged_at_epoch": bad.Epoch, "divergence_rule": rule,
-				"pretrain_epochs": p.Epoch, "L_star": finite(p.LStar),
-				"provenance": map[string]any{"config": cfg, "backend": backend.Name(), "git_revision": run.GitRevision()}})
-		}
-		fmt.Fprintf(stdout, "DIVERGED  pre-training blew up at epoch %d (loss %.4g; %s): no minimum, no spectrum; lower -pretrain-eta\n", bad.Epoch, bad.Loss, rule)
-		return nil
+		return printPretrainDiverged(stdout, *asJSON, "diverged", cfg, fmt.Errorf("pre-training diverged at epoch %d (full-batch loss %.4g)", bad.Epoch, bad.Loss))
 	}
 	if *lanczos < 0 || *lanczos > sess.Arch.NumParams() {
 		return usagef("-lanczos %d must be between 0 and P = %d (the number of parameters); for the whole spectrum use the dense Gauss–Newton result", *lanczos, sess.Arch.NumParams())
@@ -167,6 +171,19 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
+// printPretrainDiverged reports a pre-training that blew up as a flagged
+// result (key: "diverged" for spectrum, "pretrain_diverged" for fpt, whose
+// "diverged" counts continuation runs).
+func printPretrainDiverged(stdout io.Writer, asJSON bool, key string, cfg network.PretrainConfig, why error) error {
+	rule := divergenceRule(cfg.Run)
+	if asJSON {
+		return writeJSON(stdout, map[string]any{key: true, "divergence_rule": rule, "note": why.Error(),
+			"provenance": map[string]any{"config": cfg, "backend": backend.Name(), "git_revision": run.GitRevision()}})
+	}
+	fmt.Fprintf(stdout, "DIVERGED  pre-training blew up (%v; rule: %s): no minimum θ*, no spectrum or escape; lower -pretrain-eta\n", why, rule)
+	return nil
+}
+
 // runNetworkFPT is `fpt -model mlp`.
 func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io.Writer,
 	eta *float64, b *int, runs *int, cs *[]float64, maxSteps *int64, fitMin *float64, boot *int, com commonFlags, every *int64, allow *bool) error {
@@ -177,6 +194,9 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 	c := *cs
 	if err := checkThresholds(c, *fitMin, *runs); err != nil {
 		return err
+	}
+	if len(cfgPre.Run.Arch.Widths) != 1 {
+		return usagef("-widths %v: the network escape experiment uses a one-hidden-layer MLP (the paper's 784-10-1): give one width", cfgPre.Run.Arch.Widths)
 	}
 	if *b >= cfgPre.Run.Data.N {
 		return usagef("-B %d must be smaller than -N %d: B = N is full-batch gradient descent, which has no noise and never escapes", *b, cfgPre.Run.Data.N)
@@ -199,6 +219,9 @@ func runNetworkFPT(pre func() (network.PretrainConfig, error), stdout, stderr io
 	prog, stop := progressFor(stderr, "fpt")
 	r, err := network.RunEscape(context.Background(), be, backend.Name(), com.cache(stderr), cfg, prog)
 	stop()
+	if errors.Is(err, train.ErrDiverged) {
+		return printPretrainDiverged(stdout, *com.json, "pretrain_diverged", cfgPre, err)
+	}
 	if err != nil {
 		return err
 	}

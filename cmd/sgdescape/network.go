@@ -79,6 +79,14 @@ func runDecoupling(args []string, stdout, stderr io.Writer) error {
 	if err := positive(fs, "N", "B", "eta", "topk", "cutoff"); err != nil {
 		return err
 	}
+	if *cutoff >= 1 {
+		return usagef("-cutoff %g: eigenvalues below cutoff·λ_max are dropped, so it must be below 1", *cutoff)
+	}
+	for i := 1; i < len(*epochs); i++ {
+		if (*epochs)[i] <= (*epochs)[i-1] {
+			return usagef("-epochs %v: the stages must be increasing", *epochs)
+		}
+	}
 	if err := knownSet(*set); err != nil {
 		return err
 	}
@@ -190,6 +198,9 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	if err := positive(fs, "N", "B", "eta", "epochs", "every"); err != nil {
 		return err
 	}
+	if *every > *epochs {
+		return usagef("-every %d is more than -epochs %d", *every, *epochs)
+	}
 	if err := knownSet(*set); err != nil {
 		return err
 	}
@@ -206,6 +217,9 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	case "cnn":
 		if err := checkPositive("channels", *channels); err != nil {
 			return err
+		}
+		if len(*channels) > 5 {
+			return usagef("-channels lists %d stacks; each halves the 32×32 image, so at most 5 fit", len(*channels))
 		}
 		if *convs < 1 {
 			return usagef("-convs %d: need at least 1 convolution per stack", *convs)

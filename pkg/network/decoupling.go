@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/noise"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
+	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
 // DecouplingVersion is the code version of the decoupling measurement.
@@ -99,6 +101,14 @@ func Decoupling(ctx context.Context, be backends.Backend, backendName string, ca
 			}
 			return measureDecoupling(be, sess, c)
 		})
+		if errors.Is(err, train.ErrDiverged) {
+			// Training blew up on the way to this stage: this and every later
+			// stage are reported as diverged (not cached: nothing was measured).
+			for _, e := range c.Epochs[i:] {
+				out = append(out, run.Result[Stage]{Result: Stage{Epoch: e, Loss: math.Inf(1), Diverged: true}})
+			}
+			return out, nil
+		}
 		if err != nil {
 			return out, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
 		}

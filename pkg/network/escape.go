@@ -17,6 +17,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
 	"github.com/sgdescape/sgdescape/pkg/theory"
+	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
 // PretrainVersion is the code version of pre-training (part of its cache key).
@@ -290,7 +291,7 @@ func RunEscape(ctx context.Context, be backends.Backend, backendName string, cac
 		return run.Result[EscapeResult]{}, err
 	}
 	if p, bad := c.Pretrain.Run.FirstDiverged(pre.History); bad {
-		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): lower the pre-training learning rate", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss())
+		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): %w", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss(), train.ErrDiverged)
 	}
 	if !pre.Stationary && !c.AllowNonStationary {
 		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Note)

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/noise"
 	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
 // NoiseCurveVersion is the code version of the per-epoch noise measurement.
@@ -139,6 +141,20 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 			return Point{Epoch: ep, Loss: st.Loss, Accuracy: st.Accuracy, Noise: st.Noise, TraceSigma: st.TraceSigma(c.Run.Train.B),
 				Decoupled: st.Decoupled, MeanJac2: st.MeanJac2, GradNorm2: st.GradNorm2}, nil
 		})
+		if errors.Is(err, train.ErrDiverged) && len(out.Points) > 0 {
+			// The loss became non-finite during training: a diverged curve,
+			// reported with the points measured before (no slopes).
+			out.Diverged, out.DivergedAt = true, sess.Trainer.Epoch()
+			for _, p := range out.Points {
+				if c.Run.Diverged(p.Loss) {
+					out.DivergedAt = p.Epoch // the first measured epoch past the rule
+					break
+				}
+			}
+			out.LateSlope, out.EarlySlope = math.NaN(), math.NaN()
+			out.LateSlopeCI = run.NewInterval(math.NaN(), math.NaN())
+			return out, nil
+		}
 		if err != nil {
 			return out, fmt.Errorf("epoch %d: %w", ep, err)
 		}

@@ -143,10 +143,14 @@ func (t *Trainer) RunEpoch() (float64, error) {
 	t.epoch++
 	mean := sum / float64(steps)
 	if math.IsNaN(mean) || math.IsInf(mean, 0) {
-		return mean, fmt.Errorf("train: the mini-batch loss became %v at epoch %d: SGD diverged (lower η)", mean, t.epoch)
+		return mean, fmt.Errorf("train: the mini-batch loss became %v at epoch %d: %w", mean, t.epoch, ErrDiverged)
 	}
 	return mean, nil
 }
+
+// ErrDiverged is wrapped by RunEpoch's error when the mini-batch loss
+// becomes NaN or ±Inf, so that callers can report a diverged run as such.
+var ErrDiverged = errors.New("SGD diverged (lower η)")
 
 // SetState replaces the parameters and the epoch counter (to resume).
 func (t *Trainer) SetState(params []*tensors.Tensor, epoch int) error {
