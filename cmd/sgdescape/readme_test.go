@@ -29,7 +29,7 @@ var tiny = map[string][]string{
 
 // readmeCommands returns every sgdescape command line of README.md: the
 // lines of code blocks that start with `go run ./cmd/sgdescape` or
-// `sgdescape`, and inline `sgdescape …` spans without an ellipsis.
+// `sgdescape`, and inline `sgdescape …` spans without placeholders (…, <name>).
 func readmeCommands(t *testing.T) [][]string {
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -52,7 +52,7 @@ func readmeCommands(t *testing.T) [][]string {
 			continue
 		}
 		for _, m := range regexp.MustCompile("`sgdescape ([^`]*)`").FindAllStringSubmatch(line, -1) {
-			if !strings.Contains(m[1], "…") && !strings.Contains(m[1], "...") {
+			if !strings.ContainsAny(m[1], "…<>") && !strings.Contains(m[1], "...") { // placeholders are not command lines
 				out = append(out, strings.Fields(m[1]))
 			}
 		}
