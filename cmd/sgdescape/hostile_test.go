@@ -153,6 +153,8 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"data", []string{"decoupling", "-data", ""}},
 		{"widths", []string{"noise", "-widths", "1000000000"}},
 		{"widths", []string{"noise", "-widths", ""}},
+		{"epochs", []string{"noise", "-epochs", "1000000000000"}},
+		{"convs", []string{"noise", "-arch", "cnn", "-data", "cifar10", "-convs", "1000000000000"}},
 		{"N", []string{"noise", "-N", "1000000000000"}},
 		{"epochs", []string{"noise", "-data", "fashion-mnist", "-widths", "10", "-N", "100", "-B", "10", "-epochs", "2"}},
 		{"channels", []string{"noise", "-arch", "cnn", "-data", "cifar10", "-channels", "0"}},

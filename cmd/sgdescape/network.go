@@ -248,9 +248,9 @@ func runNoise(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	lower := "-N or -widths"
+	lower := "-N, -widths or -epochs (measured epochs)"
 	if *arch == "cnn" {
-		lower = "-N or -channels"
+		lower = "-N, -channels, -convs or -epochs (measured epochs)"
 	}
 	if err := checkMemory("noise", cfg.MemoryBytes(), lower); err != nil {
 		return err

@@ -47,6 +47,25 @@ func TestMemoryEstimatesSaturate(t *testing.T) {
 	if p := r.Params(); p != 784*100+100+100*100+100+100+1 {
 		t.Errorf("params %v", p)
 	}
+	cnn := RunSpec{Data: DataSpec{Set: data.CIFAR10, Targets: OneHot}, Arch: ArchSpec{Kind: "cnn", Channels: []int{4, 8}, ConvsPerStack: 2}}
+	arch, err := model.CNN(32, 32, 3, []int{4, 8}, 2, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, want := cnn.Params(), float64(arch.NumParams()); p != want {
+		t.Errorf("CNN params %v, model.CNN has %v", p, want)
+	}
+	mlp, _ := model.MLP(784, []int{100, 100}, 1)
+	if p := r.Params(); p != float64(mlp.NumParams()) {
+		t.Errorf("MLP params %v, model.MLP has %d", p, mlp.NumParams())
+	}
+	cnn.Arch.ConvsPerStack = 1 << 40 // closed form: no loop over a trillion layers
+	if p := cnn.Params(); !(p > 1e12) {
+		t.Errorf("CNN params %v", p)
+	}
+	if b := (NoiseCurveConfig{Run: r, Epochs: 1 << 40, Every: 1}).MemoryBytes(); !(b > 1e13) {
+		t.Errorf("noise memory with 2⁴⁰ measured epochs: %v", b)
+	}
 	small := DecouplingConfig{Run: r}.MemoryBytes()
 	r.Arch.Widths = []int{1000000000}
 	huge := DecouplingConfig{Run: r}.MemoryBytes()

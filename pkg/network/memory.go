@@ -1,6 +1,8 @@
 package network
 
 import (
+	"math"
+
 	"github.com/sgdescape/sgdescape/pkg/data"
 )
 
@@ -31,14 +33,19 @@ func (r RunSpec) Params() float64 {
 	var p float64
 	switch r.Arch.Kind {
 	case "cnn":
-		prev := 3.0
+		prev, convs := 3.0, float64(max(r.Arch.ConvsPerStack, 1))
 		for _, c := range r.Arch.Channels {
-			for k := 0; k < max(r.Arch.ConvsPerStack, 1); k++ {
-				p += 9*prev*float64(c) + float64(c)
-				prev = float64(c)
-			}
+			cf := float64(c)
+			// the first convolution of a stack maps prev → c channels, the others c → c
+			p += 9*prev*cf + cf + (convs-1)*(9*cf*cf+cf)
+			prev = cf
 		}
-		p += prev*out + out
+		side := 32.0 // CIFAR-10 images; each stack halves the side before the dense layer
+		if r.Data.Set != data.CIFAR10 {
+			side = 28
+		}
+		side /= math.Pow(2, float64(len(r.Arch.Channels)))
+		p += math.Max(math.Floor(side), 1)*math.Max(math.Floor(side), 1)*prev*out + out
 	default:
 		prev := in
 		for _, w := range r.Arch.Widths {
@@ -72,8 +79,11 @@ func (c DecouplingConfig) MemoryBytes() float64 {
 }
 
 // MemoryBytes of the noise curve: training plus the per-sample evaluator's
-// parameter-sized buffers.
-func (c NoiseCurveConfig) MemoryBytes() float64 { return c.Run.MemoryBytes() + 8*4*c.Run.Params() }
+// parameter-sized buffers and the measured points (with the epoch list).
+func (c NoiseCurveConfig) MemoryBytes() float64 {
+	points := float64(c.Epochs)/float64(max(c.Every, 1)) + 2
+	return c.Run.MemoryBytes() + 8*4*c.Run.Params() + 96*points
+}
 
 // MemoryBytes of pre-training and the Gauss–Newton spectrum at θ*: the
 // dense route works in the smaller of N and P (three square matrices) plus
