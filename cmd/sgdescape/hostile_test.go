@@ -14,7 +14,8 @@ func helpFlags(t *testing.T, variant []string) map[string]string {
 	t.Helper()
 	code, out, errs := call(append(append([]string{}, variant...), "-h")...)
 	if code != 0 || out != "" {
-		t.Fatalf("%v -h: exit %d, stdout %q", variant, code, out)
+		t.Errorf("%v -h: exit %d, stdout %q (every command must answer -h)", variant, code, out)
+		return nil
 	}
 	flags := map[string]string{}
 	re := regexp.MustCompile(`^  -(\S+)(?: (\S+))?`)
@@ -179,12 +180,12 @@ func TestHelpForEveryCommand(t *testing.T) {
 	for _, v := range variants() {
 		for _, h := range []string{"-h", "-help", "--help"} {
 			code, out, errs := call(append(append([]string{}, v...), h)...)
-			if code != 0 || out != "" || !strings.Contains(errs, "usage: sgdescape "+v[0]) {
+			if code != 0 || out != "" || !strings.Contains(errs, "sgdescape "+v[0]) {
 				t.Errorf("%v %s: exit %d, stdout %q, help %q", v, h, code, out, errs)
 			}
 		}
 		code, _, errs := call(append([]string{"help"}, v...)...)
-		if code != 0 || !strings.Contains(errs, "usage: sgdescape "+v[0]) {
+		if code != 0 || !strings.Contains(errs, "sgdescape "+v[0]) {
 			t.Errorf("help %v: exit %d, %q", v, code, errs)
 		}
 	}
