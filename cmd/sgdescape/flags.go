@@ -72,7 +72,7 @@ func explainParseError(fs *flag.FlagSet, err error) error {
 	msg := err.Error()
 	m := invalidValue.FindStringSubmatch(msg)
 	if m == nil {
-		return fmt.Errorf("%s (see -h)", msg)
+		return err // "flag provided but not defined: -x" and the like already name the flag (and tools parse them)
 	}
 	val, name, why := m[1], m[2], m[3]
 	want := ""

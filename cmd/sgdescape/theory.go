@@ -106,7 +106,7 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	case *hs < 0:
 		return usagef("-hs %g: the saddle's curvature magnitude must be ≥ 0 (0 means h*)", *hs)
 	case *ls < *lstar:
-		return usagef("-Ls %g is below -Lstar %g: a barrier needs L(θˢ) ≥ L(θ*)", *ls, *lstar)
+		return usagef("-Ls %g (the saddle's loss L(θˢ)) is below -Lstar %g (the minimum's L(θ*)): a barrier needs L(θˢ) ≥ L(θ*)", *ls, *lstar)
 	}
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
 	bar := theory.Barrier{LStar: *lstar, LSaddle: *ls, HSaddle: *hs, N: *n}
