@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -92,10 +93,19 @@ func printUsage(w io.Writer) {
 }
 
 // writeJSON prints v as indented JSON. It encodes the whole value before
-// writing anything, so a value that cannot be encoded (a non-finite number
-// that escaped the checks) prints nothing rather than half a document.
-func writeJSON(w io.Writer, v any) error {
+// writing anything, so nothing is ever printed half. A value holding NaN or
+// ±Inf (which JSON cannot hold) is written with those numbers as null, and
+// warnf names them (see safeTree); warnf may be nil.
+func writeJSON(w io.Writer, v any, warnf ...func(format string, args ...any)) error {
 	b, err := json.MarshalIndent(v, "", "  ")
+	var uv *json.UnsupportedValueError
+	if errors.As(err, &uv) {
+		var bad []string
+		b, err = json.MarshalIndent(safeTree(reflect.ValueOf(v), "", &bad), "", "  ")
+		if err == nil && len(bad) > 0 && len(warnf) > 0 && warnf[0] != nil {
+			warnf[0]("not a finite number, written as null: %s", strings.Join(bad, ", "))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("internal error: the result cannot be written as JSON (%v); nothing was printed — please report this with the command line", err)
 	}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// JSON has no NaN or ±Inf, and encoding/json refuses a whole value that
+// holds one. A result may legitimately hold one (an interval that could
+// not be computed, a loss that overflowed in a diverged run), so writeJSON
+// falls back to safeTree, which writes every non-finite number as null and
+// reports where they were: the output is always valid JSON, and the
+// quantities that overflowed are named on stderr.
+
+// safeTree converts v into maps, slices and scalars as encoding/json would
+// encode it (json tags, omitempty, embedded structs, Marshaler types),
+// with non-finite floats replaced by nil; bad collects their paths.
+func safeTree(v reflect.Value, path string, bad *[]string) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if m, ok := marshaler(v); ok {
+		b, err := m.MarshalJSON()
+		if err == nil {
+			return json.RawMessage(b)
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return safeTree(v.Elem(), path, bad)
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			*bad = append(*bad, fmt.Sprintf("%s (%v)", strings.TrimPrefix(path, "."), f))
+			return nil
+		}
+		return f
+	case reflect.Struct:
+		out := map[string]any{}
+		structFields(v, path, out, bad)
+		return out
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		out := map[string]any{}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			ks := fmt.Sprint(k.Interface())
+			out[ks] = safeTree(v.MapIndex(k), path+"."+ks, bad)
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil
+		}
+		if v.Type().Elem().Kind() == reflect.Uint8 && v.CanInterface() {
+			return v.Interface() // []byte: base64, as encoding/json
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = safeTree(v.Index(i), fmt.Sprintf("%s[%d]", path, i), bad)
+		}
+		return out
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint()
+	}
+	if v.CanInterface() {
+		return v.Interface()
+	}
+	return nil
+}
+
+// marshaler returns v's json.Marshaler (value or addressable pointer receiver).
+func marshaler(v reflect.Value) (json.Marshaler, bool) {
+	if !v.CanInterface() || (v.Kind() == reflect.Pointer && v.IsNil()) {
+		return nil, false // fields reached through an unexported embedded struct cannot be called
+	}
+	if m, ok := v.Interface().(json.Marshaler); ok && v.Kind() != reflect.Interface {
+		return m, true
+	}
+	if v.CanAddr() {
+		if m, ok := v.Addr().Interface().(json.Marshaler); ok {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// structFields adds the JSON members of struct v to out (embedded structs
+// without a name are flattened, as encoding/json does).
+func structFields(v reflect.Value, path string, out map[string]any, bad *[]string) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		fv := v.Field(i)
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv, ft = fv.Elem(), ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				if _, ok := marshaler(fv); !ok {
+					structFields(fv, path, out, bad)
+					continue
+				}
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") && fv.IsZero() {
+			continue
+		}
+		out[name] = safeTree(fv, path+"."+name, bad)
+	}
+}
