@@ -190,8 +190,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 		}
 	}
 	// theory's h* flag keeps its old spelling -h <value> next to -h (help)
-	code, out, _ := call("theory", "-h", "2", "-json")
-	code2, out2, _ := call("theory", "-hstar", "2", "-json")
+	code, out, _ := call("theory", "-h", "2")
+	code2, out2, _ := call("theory", "-hstar", "2")
 	if code != 0 || code2 != 0 || out != out2 {
 		t.Errorf("theory -h 2 and -hstar 2 differ: %d %d", code, code2)
 	}
