@@ -24,8 +24,8 @@ func TestNetworkDivergenceIsFlagged(t *testing.T) {
 	}{
 		{[]string{"decoupling", "-data", "mnist", "-N", "100", "-widths", "10", "-eta", "3", "-B", "10", "-epochs", "0,2"}, "diverged"},
 		{[]string{"decoupling", "-data", "mnist", "-N", "20", "-widths", "5", "-eta", "1000", "-B", "5", "-epochs", "0,2"}, "diverged"},
-		{[]string{"noise", "-data", "fashion-mnist", "-widths", "10", "-N", "200", "-B", "10", "-epochs", "6", "-eta", "100", "-loss", "ce"}, "diverged"},
-		{[]string{"noise", "-data", "fashion-mnist", "-widths", "5", "-N", "20", "-B", "5", "-epochs", "5", "-eta", "1000"}, "diverged"},
+		{[]string{"noise", "-data", "fashion-mnist", "-widths", "10", "-N", "200", "-B", "10", "-epochs", "6", "-every", "1", "-eta", "100", "-loss", "ce"}, "diverged"},
+		{[]string{"noise", "-data", "fashion-mnist", "-widths", "5", "-N", "20", "-B", "5", "-epochs", "5", "-every", "1", "-eta", "1000"}, "diverged"},
 		{[]string{"spectrum", "-N", "20", "-widths", "5", "-pretrain-B", "5", "-pretrain-epochs", "5", "-check-every", "1", "-window", "2", "-pretrain-eta", "1000"}, "diverged"},
 		{[]string{"fpt", "-model", "mlp", "-N", "20", "-widths", "2", "-pretrain-epochs", "5", "-check-every", "1", "-window", "2", "-pretrain-B", "5",
 			"-pretrain-eta", "1000", "-allow-nonstationary", "-runs", "3", "-c", "1.5,2"}, "pretrain_diverged"},
@@ -37,6 +37,9 @@ func TestNetworkDivergenceIsFlagged(t *testing.T) {
 		if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", c.args, code, out, lastLine(errs))
 			continue
+		}
+		if r, ok := v["result"].(map[string]any); ok { // {"result": …, "provenance": …}
+			v = r
 		}
 		switch d := v[c.key].(type) {
 		case bool:
@@ -50,11 +53,8 @@ func TestNetworkDivergenceIsFlagged(t *testing.T) {
 		default:
 			t.Errorf("%v: no %s in %q", c.args, c.key, out)
 		}
-		if _, ok := v["divergence_rule"]; !ok {
-			t.Errorf("%v: the rule is not stated", c.args)
-		}
-		if code, out, _ := call(c.args...); code != 0 || !strings.Contains(out, "DIVERGED") {
-			t.Errorf("%v: text output not flagged: %q", c.args, out)
+		if code, out, _ := call(c.args...); code != 0 || !strings.Contains(out, "DIVERGED") || !strings.Contains(out, "zero-output loss") {
+			t.Errorf("%v: text output not flagged with the rule: %q", c.args, out)
 		}
 	}
 }

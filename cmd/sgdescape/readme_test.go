@@ -21,7 +21,7 @@ var tiny = map[string][]string{
 	"stationary": {"-N", "2000", "-samples", "300", "-every", "10", "-boot", "20"},
 	"fpt linreg": {"-N", "1000", "-runs", "16", "-maxsteps", "20000", "-boot", "50"},
 	"decoupling": {"-N", "100", "-epochs", "0,1", "-topk", "5"},
-	"noise":      {"-N", "200", "-widths", "20", "-epochs", "4", "-boot", "50"},
+	"noise":      {"-N", "200", "-widths", "20", "-epochs", "4", "-every", "1", "-boot", "50"},
 	"spectrum":   {"-N", "200", "-pretrain-epochs", "20", "-check-every", "5", "-window", "2"},
 	"fpt mlp": {"-N", "200", "-pretrain-epochs", "20", "-check-every", "5", "-window", "2", "-allow-nonstationary",
 		"-eta", "0.016", "-c", "1.5,2", "-runs", "4", "-maxsteps", "20000", "-boot", "50"},
