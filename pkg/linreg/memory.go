@@ -6,10 +6,10 @@ import "github.com/sgdescape/sgdescape/pkg/dynamics"
 // overflowing an int), for checking a configuration against the machine
 // before anything is allocated (see pkg/memcheck).
 
-// MemoryBytes of the problem: the N×P inputs (and their rotated copy), the
+// problemBytes is the memory of the problem: the N×P inputs (and their rotated copy), the
 // labels, the Hessian and its eigenvectors, and the noise moments up to
 // P⁴ that the exact-noise dynamics (SDE4) and the P = 1 density need.
-func (p Problem) memoryBytes(kind dynamics.Kind) float64 {
+func problemBytes(p Problem, kind dynamics.Kind) float64 {
 	n, q := float64(p.N), float64(p.P)
 	b := 8 * (2*n*q + 2*n + 4*q*q)
 	if kind == dynamics.SDE4 || p.P == 1 {
@@ -24,7 +24,7 @@ func (p Problem) memoryBytes(kind dynamics.Kind) float64 {
 func (c StationaryConfig) MemoryBytes() float64 {
 	q := float64(c.P)
 	state := 8 * (4*q + 2*q*q)
-	return c.Problem.memoryBytes(c.Dynamics) + float64(c.Chains)*state + 8*6*float64(c.Samples) + 8*2*float64(c.Bins)
+	return problemBytes(c.Problem, c.Dynamics) + float64(c.Chains)*state + 8*6*float64(c.Samples) + 8*2*float64(c.Bins)
 }
 
 // MemoryBytes of the first-passage experiment: the problem, one state per
@@ -33,7 +33,7 @@ func (c StationaryConfig) MemoryBytes() float64 {
 func (c FPTConfig) MemoryBytes() float64 {
 	q := float64(c.P)
 	state := 8 * (4*q + 2*q*q)
-	return c.Problem.memoryBytes(c.Dynamics) + float64(c.Runs)*(state+8*4*float64(len(c.C)+2))
+	return problemBytes(c.Problem, c.Dynamics) + float64(c.Runs)*(state+8*4*float64(len(c.C)+2))
 }
 
 // timeResolution is the time between two loss checks of a run: η for SGD,
