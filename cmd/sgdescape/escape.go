@@ -95,7 +95,9 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	if np := cfg.Run.Params(); float64(*lanczos) > np {
 		return usagef("-lanczos %d must be between 0 and P = %.0f (the number of parameters); for the whole spectrum use the dense Gauss–Newton result", *lanczos, np)
 	}
-	if err := checkMemory("spectrum", cfg.MemoryBytes(), "-N or -widths"); err != nil {
+	// Lanczos with full reorthogonalisation keeps its k Krylov vectors of P values.
+	lanczosBytes := 8 * float64(*lanczos+2) * cfg.Run.Params()
+	if err := checkMemory("spectrum", cfg.MemoryBytes()+lanczosBytes, "-N, -widths or -lanczos"); err != nil {
 		return err
 	}
 	cache := cacheFor(*noCache, stderr)

@@ -170,6 +170,7 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"hutchinson", []string{"spectrum", "-hutchinson", "-1"}},
 		{"hutchinson", []string{"spectrum", "-hutchinson", "1000000000000"}},
 		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
+		{"lanczos", []string{"spectrum", "-widths", "100000", "-lanczos", "50000"}},
 		{"N", []string{"spectrum", "-N", "1000000000000"}},
 	} {
 		assertRefused(t, c.args, c.flag)
