@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -173,9 +174,9 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	return Summary{Runs: opt.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
 }
 
-// RunRNG returns the random stream of run r for a master seed.
+// RunRNG returns the random stream of run r for a master seed (rng.Run xor r).
 func RunRNG(seed uint64, r int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(r)))
+	return rng.Indexed(seed, rng.Run, uint64(r))
 }
 
 func newState(q *Quadratic, cfg Config, seed uint64, r int) (*State, error) {

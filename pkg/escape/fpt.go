@@ -1,8 +1,9 @@
 // Package escape turns simulated runs into the paper's escape statistics:
 // first-passage times of L ≥ c·L(θ*) for a grid of thresholds c (section
 // 5.3), means that account for censored runs, log–log slope fits against c
-// with bootstrap intervals (to compare with B/(ηh*) + 1 − n/2 of Eq. 15), and
-// fits of the stationary exponent φ of P(θ) ∝ L(θ)^−φ (Eq. 17).
+// with bootstrap intervals (to compare with B/(ηh*) + 1 − n/2 of Eq. 15).
+// The general estimators it uses (least squares, quantiles, moments, the φ
+// fits of Eq. 17) live in pkg/estimate.
 package escape
 
 import (

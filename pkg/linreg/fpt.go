@@ -8,6 +8,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -138,7 +139,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	// largest threshold, which an exploding run does within a few steps, so
 	// divergence is checked separately on runs that do not stop early.
 	probeSteps := min(c.MaxSteps, max(2000, int64(math.Ceil(50/(c.Eta*res.HMin)))))
-	probe, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: min(c.Runs, 8), Seed: c.Seed + 3, MaxSteps: probeSteps}, never{})
+	probe, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: min(c.Runs, 8), Seed: c.Seed + rng.ProbeOffset, MaxSteps: probeSteps}, never{})
 	if err != nil {
 		return res, err
 	}
@@ -147,7 +148,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 		res.FitNote = fmt.Sprintf("%d of %d probe runs diverged within %d steps (loss non-finite or above %g·L*): no first-passage statistics", probe.Diverged, probe.Runs, probeSteps, dynamics.DivergenceFactor)
 		return res, nil
 	}
-	sum, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: c.Runs, Seed: c.Seed + 1, MaxSteps: c.MaxSteps, Progress: progress}, &fptObserver{tr: tr})
+	sum, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: c.Runs, Seed: c.Seed + rng.DynamicsOffset, MaxSteps: c.MaxSteps, Progress: progress}, &fptObserver{tr: tr})
 	if err != nil {
 		return res, err
 	}
@@ -157,12 +158,12 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 		// Never analyse a configuration in which runs blow up: report it.
 		return res, nil
 	}
-	res.Fit, err = tr.Analyze(res.FitCMin, c.Boot, c.Seed+2)
+	res.Fit, err = tr.Analyze(res.FitCMin, c.Boot, c.Seed+rng.BootstrapOffset)
 	if err != nil && c.FitCMin == 0 {
 		// Automatic range too narrow for this grid: widen it to the thresholds
 		// above the stationary mode, then to every threshold, and say so.
 		for _, lo := range []float64{res.ModeRatio, tr.C[0]} {
-			if res.Fit, err = tr.Analyze(lo, c.Boot, c.Seed+2); err == nil {
+			if res.Fit, err = tr.Analyze(lo, c.Boot, c.Seed+rng.BootstrapOffset); err == nil {
 				res.FitNote = fmt.Sprintf("fewer than two thresholds lie beyond 1.5 × the stationary mode (c ≥ %.3g); the slope is fitted over c ≥ %.3g, closer to the bulk, where the power law is not yet asymptotic — add larger thresholds", res.FitCMin, lo)
 				res.FitCMin = lo
 				break

@@ -6,7 +6,8 @@ import (
 	"math"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -56,11 +57,11 @@ func (c StationaryConfig) Validate() error {
 // StationaryResult is the outcome of Stationary.
 type StationaryResult struct {
 	Spectrum
-	Fit      escape.PhiFit `json:"fit"`
-	PhiMean  float64       `json:"phi_theory"`     // 1 + B/(ηh*) with h* = mean eigenvalue
-	PhiMax   float64       `json:"phi_theory_max"` // with h* = λ_max
-	Burn     int64         `json:"burn"`
-	Diverged bool          `json:"diverged"`
+	Fit      estimate.PhiFit `json:"fit"`
+	PhiMean  float64         `json:"phi_theory"`     // 1 + B/(ηh*) with h* = mean eigenvalue
+	PhiMax   float64         `json:"phi_theory_max"` // with h* = λ_max
+	Burn     int64           `json:"burn"`
+	Diverged bool            `json:"diverged"`
 	// Ell are the samples L/L* (chain after chain), Z the eigen-coordinate
 	// of each sample when P = 1 (for histograms of θ − θ*).
 	Ell []float64 `json:"ell"`
@@ -76,10 +77,10 @@ type StationaryResult struct {
 // Eq4Comparison holds the P = 1 check against the closed-form density of the
 // Eq.-4 diffusion with the exact noise of Eq. 8.
 type Eq4Comparison struct {
-	PhiEquivalent float64   `json:"phi_equivalent"` // φ with the density's E[log ℓ]
-	TailPhi       float64   `json:"tail_phi"`       // φ of its power-law tail
-	KS            escape.KS `json:"ks"`             // samples of z against its CDF
-	RelDiff       float64   `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
+	PhiEquivalent float64     `json:"phi_equivalent"` // φ with the density's E[log ℓ]
+	TailPhi       float64     `json:"tail_phi"`       // φ of its power-law tail
+	KS            estimate.KS `json:"ks"`             // samples of z against its CDF
+	RelDiff       float64     `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
 }
 
 type sampler struct {
@@ -136,7 +137,7 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 	}
 	maxSteps := burn + int64(per)*int64(c.Every)
 	sum, err := dynamics.Run(ctx, q, dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT},
-		dynamics.Options{Runs: c.Chains, Seed: c.Seed + 1, MaxSteps: maxSteps, Progress: progress}, s)
+		dynamics.Options{Runs: c.Chains, Seed: c.Seed + rng.DynamicsOffset, MaxSteps: maxSteps, Progress: progress}, s)
 	if err != nil {
 		return res, err
 	}
@@ -150,7 +151,7 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 			res.Z = append(res.Z, s.z[i]...)
 		}
 	}
-	res.Fit, err = escape.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+2)
+	res.Fit, err = estimate.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+rng.BootstrapOffset)
 	if err != nil {
 		return res, fmt.Errorf("fitting φ: %w", err)
 	}
@@ -165,11 +166,11 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 			return res, err
 		}
 		eq := &Eq4Comparison{TailPhi: d.TailPhi}
-		eq.PhiEquivalent, err = escape.PhiFromMeanLog(d.MeanLogEll(), 0.5)
+		eq.PhiEquivalent, err = estimate.PhiFromMeanLog(d.MeanLogEll(), 0.5)
 		if err != nil {
 			return res, err
 		}
-		eq.KS, err = escape.KSTest(res.Z, d.CDFAt, res.Fit.TauInt)
+		eq.KS, err = estimate.KSTest(res.Z, d.CDFAt, res.Fit.TauInt)
 		if err != nil {
 			return res, err
 		}

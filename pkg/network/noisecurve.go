@@ -3,14 +3,13 @@ package network
 import (
 	"context"
 	"fmt"
-	"math"
-	"math/rand/v2"
 
 	"github.com/gomlx/gomlx/backends"
 
-	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/noise"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -136,31 +135,9 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 // logSlope fits log 𝒩 = a + s·log L by least squares and bootstraps the
 // pairs for a 95 % interval.
 func logSlope(ps []Point, boot int, seed uint64) (float64, run.Interval, error) {
-	var x, y []float64
-	for _, p := range ps {
-		if !(p.Loss > 0) || !(p.Noise > 0) {
-			continue
-		}
-		x, y = append(x, math.Log(p.Loss)), append(y, math.Log(p.Noise))
+	x, y := make([]float64, len(ps)), make([]float64, len(ps))
+	for i, p := range ps {
+		x[i], y[i] = p.Loss, p.Noise
 	}
-	_, s, err := escape.OLS(x, y)
-	if err != nil {
-		return math.NaN(), run.NewInterval(math.NaN(), math.NaN()), err
-	}
-	if boot <= 0 {
-		return s, run.NewInterval(math.NaN(), math.NaN()), nil
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x5109e))
-	var ss []float64
-	bx, by := make([]float64, len(x)), make([]float64, len(x))
-	for b := 0; b < boot; b++ {
-		for i := range bx {
-			j := rng.IntN(len(x))
-			bx[i], by[i] = x[j], y[j]
-		}
-		if _, v, err := escape.OLS(bx, by); err == nil {
-			ss = append(ss, v)
-		}
-	}
-	return s, run.NewInterval(escape.Percentile(ss, 0.025), escape.Percentile(ss, 0.975)), nil
+	return estimate.LogLogSlope(x, y, boot, rng.New(seed, rng.NoiseSlopeBootstrap))
 }
