@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
@@ -29,6 +30,7 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	start := time.Now()
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
 	bar := theory.Barrier{LStar: *lstar, LSaddle: *ls, HSaddle: *hs, N: *n}
 	sum, err := theory.Summarize(s, bar)
@@ -36,14 +38,12 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if *asJSON {
-		type out struct {
-			theory.Summary
-			Provenance map[string]any `json:"provenance"`
+		cfg := map[string]any{"B": *b, "eta": *eta, "h_star": *h, "h_saddle": *hs, "n": *n, "L_star": *lstar, "L_saddle": *ls}
+		r, err := run.Compose(run.Spec{Experiment: "theory", CodeVersion: "theory/v1", Config: cfg, Backend: "closed form"}, start, false, sum)
+		if err != nil {
+			return err
 		}
-		return writeJSON(stdout, out{sum, map[string]any{
-			"config":       map[string]any{"B": *b, "eta": *eta, "h_star": *h, "h_saddle": *hs, "n": *n, "L_star": *lstar, "L_saddle": *ls},
-			"git_revision": run.GitRevision(),
-		}})
+		return writeResult(stdout, r, true, nil)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "temperature ηh*/B\t%.6g\n", sum.Temperature)

@@ -10,6 +10,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
 // Kind names a dynamics.
@@ -277,7 +278,7 @@ func stepper(q *Quadratic, cfg Config) (func(*State), error) {
 			s.Loss = q.LStar + 0.5*l
 		}, nil
 	case GLD:
-		d := eta * q.LStar * cfg.HStar / float64(cfg.B)
+		d := GLDDiffusion(q, cfg)
 		amp := math.Sqrt(2 * d * dt)
 		return func(s *State) {
 			z := s.Z
@@ -293,11 +294,17 @@ func stepper(q *Quadratic, cfg Config) (func(*State), error) {
 	return nil, fmt.Errorf("dynamics: unknown kind %q", cfg.Kind)
 }
 
-// GLDDiffusion returns the D that GLD uses for cfg on q (D = ηL*h*/B).
+// GLDDiffusion returns the D that GLD uses for cfg on q: theory.GLDDiffusion,
+// D = ηL*h*/B (Eq. 5), with h* = cfg.HStar or the mean eigenvalue; NaN for an
+// invalid configuration.
 func GLDDiffusion(q *Quadratic, cfg Config) float64 {
 	h := cfg.HStar
 	if h == 0 {
 		h = q.MeanEigenvalue()
 	}
-	return cfg.Eta * q.LStar * h / float64(cfg.B)
+	d, err := theory.GLDDiffusion(theory.SGD{Eta: cfg.Eta, B: float64(cfg.B), HStar: h}, q.LStar)
+	if err != nil {
+		return math.NaN()
+	}
+	return d
 }

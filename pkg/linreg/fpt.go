@@ -13,7 +13,7 @@ import (
 )
 
 // FPTVersion is the code version of the first-passage experiment (part of the cache key).
-const FPTVersion = "linreg-fpt/v1"
+const FPTVersion = "linreg-fpt/v2"
 
 // FPTConfig is one first-passage experiment (Fig. 3b): Runs runs start at
 // θ*; for each threshold c the first time t (= η·steps for SGD) with
@@ -46,8 +46,6 @@ func (c FPTConfig) Validate() error {
 	switch {
 	case c.Runs < 1:
 		return fmt.Errorf("runs must be ≥ 1, got %d", c.Runs)
-	case len(c.C) == 0:
-		return fmt.Errorf("give at least one threshold ratio c > 1")
 	case c.MaxSteps < 1:
 		return fmt.Errorf("maxsteps must be ≥ 1, got %d", c.MaxSteps)
 	case c.Boot < 0:
@@ -55,12 +53,7 @@ func (c FPTConfig) Validate() error {
 	case c.FitCMin < 0:
 		return fmt.Errorf("fit-cmin must be ≥ 0 (0 = automatic), got %v", c.FitCMin)
 	}
-	for _, v := range c.C {
-		if !(v > 1) || math.IsInf(v, 0) {
-			return fmt.Errorf("threshold ratio c = %v must be > 1 (c = L_th/L(θ*))", v)
-		}
-	}
-	return nil
+	return escape.ValidateThresholds(c.C)
 }
 
 // FPTResult is the outcome of FPT.
@@ -100,22 +93,23 @@ type never struct{}
 
 func (never) Observe(*dynamics.State) bool { return false }
 
-// FPT runs the experiment, or returns its cached result.
-func FPT(ctx context.Context, cache run.Cache, backendName string, c FPTConfig, progress run.Progress) (run.Result[FPTResult], error) {
+// FPT runs the experiment, or returns its cached result. It runs the
+// native Go engine: env.Backend is not used, and provenance names Engine.
+func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], error) {
 	if c.Dynamics == "" {
 		c.Dynamics = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[FPTResult]{}, err
 	}
-	spec := run.Spec{Experiment: "linreg/fpt", CodeVersion: FPTVersion, Config: c, Seed: c.Seed, Backend: backendName}
-	return run.Do(ctx, cache, spec, func(ctx context.Context) (FPTResult, error) {
-		return fpt(ctx, c, progress)
+	spec := env.Native(Engine).Spec("linreg/fpt", FPTVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FPTResult, error) {
+		return fpt(ctx, c, env.Progress)
 	})
 }
 
 func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, error) {
-	_, q, err := c.Problem.build()
+	_, q, err := build(c.Problem)
 	if err != nil {
 		return FPTResult{}, err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // StationaryVersion is the code version of the stationary experiment (part of the cache key).
-const StationaryVersion = "linreg-stationary/v1"
+const StationaryVersion = "linreg-stationary/v2"
 
 // StationaryConfig is one stationary-distribution experiment (Fig. 3a).
 type StationaryConfig struct {
@@ -103,22 +103,23 @@ func (s *sampler) Observe(st *dynamics.State) bool {
 	return len(s.ell[st.Run]) >= s.per
 }
 
-// Stationary runs the experiment, or returns its cached result.
-func Stationary(ctx context.Context, cache run.Cache, backendName string, c StationaryConfig, progress run.Progress) (run.Result[StationaryResult], error) {
+// Stationary runs the experiment, or returns its cached result. It runs the
+// native Go engine: env.Backend is not used, and provenance names Engine.
+func Stationary(ctx context.Context, env run.Env, c StationaryConfig) (run.Result[StationaryResult], error) {
 	if c.Dynamics == "" {
 		c.Dynamics = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[StationaryResult]{}, err
 	}
-	spec := run.Spec{Experiment: "linreg/stationary", CodeVersion: StationaryVersion, Config: c, Seed: c.Seed, Backend: backendName}
-	return run.Do(ctx, cache, spec, func(ctx context.Context) (StationaryResult, error) {
-		return stationary(ctx, c, progress)
+	spec := env.Native(Engine).Spec("linreg/stationary", StationaryVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (StationaryResult, error) {
+		return stationary(ctx, c, env.Progress)
 	})
 }
 
 func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) (StationaryResult, error) {
-	_, q, err := c.Problem.build()
+	_, q, err := build(c.Problem)
 	if err != nil {
 		return StationaryResult{}, err
 	}
@@ -178,4 +179,18 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 		res.Eq4 = eq
 	}
 	return res, nil
+}
+
+// Eq4Density returns the exact stationary density of the Eq.-4 diffusion
+// with SGD's noise (dynamics.Stationary1D) for the problem and (η, B) of c,
+// which must have P = 1: the reference curve of the Fig. 3a histograms.
+func Eq4Density(c StationaryConfig) (*dynamics.Density1D, error) {
+	if c.P != 1 {
+		return nil, fmt.Errorf("linreg: the Eq.-4 density is known in closed form for P = 1 only, got P = %d", c.P)
+	}
+	_, q, err := build(c.Problem)
+	if err != nil {
+		return nil, err
+	}
+	return dynamics.Stationary1D(q, c.Eta, c.B)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -69,38 +70,44 @@ type Stage struct {
 	Seconds   float64            `json:"seconds"`
 }
 
+// DecouplingResult holds the measurement at every stage, in epoch order.
+type DecouplingResult struct {
+	Stages []Stage `json:"stages"`
+}
+
 // Decoupling trains to every stage and compares the exact and decoupled
 // spectra there. Stages are cached one by one.
-func Decoupling(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c DecouplingConfig, progress run.Progress) ([]run.Result[Stage], error) {
+func Decoupling(ctx context.Context, env run.Env, c DecouplingConfig) (run.Result[DecouplingResult], error) {
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return run.Result[DecouplingResult]{}, err
 	}
-	var out []run.Result[Stage]
+	start, all := time.Now(), true
+	var out DecouplingResult
 	var sess *Session
 	for i, ep := range c.Epochs {
-		spec := run.Spec{Experiment: "network/decoupling", CodeVersion: DecouplingVersion,
-			Config: struct {
-				DecouplingConfig
-				Stage int `json:"stage"`
-			}{c, ep}, Seed: c.Run.Train.Seed, Backend: backendName}
-		r, err := run.Do(ctx, cache, spec, func(ctx context.Context) (Stage, error) {
+		spec := env.Spec("network/decoupling", DecouplingVersion, struct {
+			DecouplingConfig
+			Stage int `json:"stage"`
+		}{c, ep}, c.Run.Train.Seed)
+		r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Stage, error) {
 			if sess == nil {
 				var err error
-				if sess, err = Open(be, backendName, cache, c.Run); err != nil {
+				if sess, err = Open(env.Backend, env.BackendName, env.Cache, c.Run); err != nil {
 					return Stage{}, err
 				}
 			}
-			if err := sess.Advance(ctx, ep, nil, progressStage(progress, i, len(c.Epochs), ep)); err != nil {
+			if err := sess.Advance(ctx, ep, nil, progressStage(env.Progress, i, len(c.Epochs), ep)); err != nil {
 				return Stage{}, err
 			}
-			return measureDecoupling(be, sess, c)
+			return measureDecoupling(env.Backend, sess, c)
 		})
 		if err != nil {
-			return out, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
+			return run.Result[DecouplingResult]{}, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
 		}
-		out = append(out, r)
+		all = all && r.FromCache
+		out.Stages = append(out.Stages, r.Result)
 	}
-	return out, nil
+	return run.Compose(env.Spec("network/decoupling", DecouplingVersion, c, c.Run.Train.Seed), start, all, out)
 }
 
 func progressStage(p run.Progress, i, n, ep int) run.Progress {

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/gomlx/gomlx/backends"
-
 	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/rng"
@@ -17,7 +15,7 @@ import (
 )
 
 // EscapeVersion is the code version of the network first-passage experiment.
-const EscapeVersion = "network-fpt/v1"
+const EscapeVersion = "network-fpt/v2"
 
 // EscapeConfig is the experiment of section 5.3.2 (Fig. 3c): Runs SGD runs
 // restarted from θ* with a new (η, B); first passages of c·L(θ*).
@@ -54,15 +52,11 @@ func (c EscapeConfig) Validate() error {
 		return fmt.Errorf("fpt: runs must be ≥ 1")
 	case c.MaxSteps < 1 || c.Every < 1:
 		return fmt.Errorf("fpt: max steps and every must be ≥ 1")
-	case len(c.C) == 0:
-		return fmt.Errorf("fpt: give thresholds c > 1")
 	case c.FreeRuns < 0 || c.FreeSteps < 0:
 		return fmt.Errorf("fpt: free runs and steps must be ≥ 0")
 	}
-	for _, v := range c.C {
-		if !(v > 1) || math.IsInf(v, 0) {
-			return fmt.Errorf("fpt: threshold ratio c = %v must be > 1 (c = L_th/L(θ*))", v)
-		}
+	if err := escape.ValidateThresholds(c.C); err != nil {
+		return fmt.Errorf("fpt: %w", err)
 	}
 	if c.Pretrain.Run.Arch.Kind != "mlp" || len(c.Pretrain.Run.Arch.Widths) != 1 || c.Pretrain.Run.Data.Targets != EvenOdd {
 		return fmt.Errorf("fpt: the network escape experiment needs a one-hidden-layer MLP with even/odd targets (the paper's 784-10-1)")
@@ -106,26 +100,26 @@ type EscapeResult struct {
 	Free  Trajectory  `json:"free_runs"`
 }
 
-// RunEscape pre-trains (cached), measures the spectrum at θ* (cached) and
-// runs the continuation experiment.
-func RunEscape(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c EscapeConfig, progress run.Progress) (run.Result[EscapeResult], error) {
+// Escape pre-trains (cached), measures the spectrum at θ* (cached) and
+// runs the continuation experiment of section 5.3.2 (Fig. 3c).
+func Escape(ctx context.Context, env run.Env, c EscapeConfig) (run.Result[EscapeResult], error) {
 	if err := c.Validate(); err != nil {
 		return run.Result[EscapeResult]{}, err
 	}
-	sess, pre, err := Pretrain(ctx, be, backendName, cache, c.Pretrain, progress)
+	sess, pre, err := PretrainSession(ctx, env, c.Pretrain)
 	if err != nil {
 		return run.Result[EscapeResult]{}, err
 	}
-	if !pre.Stationary && !c.AllowNonStationary {
-		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Note)
+	if !pre.Result.Stationary && !c.AllowNonStationary {
+		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Result.Note)
 	}
-	ms, err := Spectrum(ctx, be, backendName, cache, c.Pretrain, sess)
+	ms, err := spectrumAt(ctx, env, c.Pretrain, func() (*Session, error) { return sess, nil })
 	if err != nil {
 		return run.Result[EscapeResult]{}, err
 	}
-	spec := run.Spec{Experiment: "network/fpt", CodeVersion: EscapeVersion, Config: c, Seed: c.Seed, Backend: backendName}
-	return run.Do(ctx, cache, spec, func(ctx context.Context) (EscapeResult, error) {
-		return continuation(ctx, sess, pre, ms, c, progress)
+	spec := env.Spec("network/fpt", EscapeVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (EscapeResult, error) {
+		return continuation(ctx, sess, pre.Result, ms.Result, c, env.Progress)
 	})
 }
 

@@ -3,8 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
-
-	"github.com/gomlx/gomlx/backends"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/model"
@@ -70,20 +69,32 @@ type NoiseCurve struct {
 	LateFrom    int          `json:"late_from_epoch"`
 }
 
-// RunNoiseCurve trains and measures; each measured epoch is cached, and
-// training is checkpointed, so an interrupted run resumes.
-func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c NoiseCurveConfig, progress run.Progress) (NoiseCurve, error) {
-	if err := c.Validate(); err != nil {
-		return NoiseCurve{}, err
-	}
-	sess, err := Open(be, backendName, cache, c.Run)
+// Noise trains and measures the noise strength along training (section
+// 5.2, Fig. 2); each measured epoch is cached, and training is
+// checkpointed, so an interrupted run resumes.
+func Noise(ctx context.Context, env run.Env, c NoiseCurveConfig) (run.Result[NoiseCurve], error) {
+	start := time.Now()
+	out, all, err := noiseCurve(ctx, env, c)
 	if err != nil {
-		return NoiseCurve{}, err
+		return run.Result[NoiseCurve]{}, err
+	}
+	return run.Compose(env.Spec("network/noise", NoiseCurveVersion, c, c.Run.Train.Seed), start, all, out)
+}
+
+func noiseCurve(ctx context.Context, env run.Env, c NoiseCurveConfig) (NoiseCurve, bool, error) {
+	if err := c.Validate(); err != nil {
+		return NoiseCurve{}, false, err
+	}
+	be, progress := env.Backend, env.Progress
+	sess, err := Open(be, env.BackendName, env.Cache, c.Run)
+	if err != nil {
+		return NoiseCurve{}, false, err
 	}
 	ev, err := noise.NewEvaluator(be, sess.Arch, c.Run.Train.Loss, c.Decoupled)
 	if err != nil {
-		return NoiseCurve{}, err
+		return NoiseCurve{}, false, err
 	}
+	all := true
 	out := NoiseCurve{Arch: sess.Arch.Name, Params: sess.Arch.NumParams()}
 	var epochs []int
 	for e := 0; e <= c.Epochs; e += c.Every {
@@ -98,8 +109,8 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 				Run       RunSpec `json:"run"`
 				Decoupled bool    `json:"decoupled"`
 				Epoch     int     `json:"epoch"`
-			}{c.Run, c.Decoupled, ep}, Seed: c.Run.Train.Seed, Backend: backendName}
-		r, err := run.Do(ctx, cache, spec, func(ctx context.Context) (Point, error) {
+			}{c.Run, c.Decoupled, ep}, Seed: c.Run.Train.Seed, Backend: env.BackendName, Plugin: env.Plugin}
+		r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Point, error) {
 			if sess.Trainer.Epoch() > ep {
 				return Point{}, fmt.Errorf("internal: the run passed epoch %d", ep)
 			}
@@ -114,8 +125,9 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 				Decoupled: st.Decoupled, MeanJac2: st.MeanJac2, GradNorm2: st.GradNorm2}, nil
 		})
 		if err != nil {
-			return out, fmt.Errorf("epoch %d: %w", ep, err)
+			return out, false, fmt.Errorf("epoch %d: %w", ep, err)
 		}
+		all = all && r.FromCache
 		out.Points = append(out.Points, r.Result)
 		progress.Report(i+1, len(epochs), fmt.Sprintf("epoch %d: L = %.4g, 𝒩 = %.4g", ep, r.Result.Loss, r.Result.Noise))
 	}
@@ -126,10 +138,10 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 	var err2 error
 	out.LateSlope, out.LateSlopeCI, err2 = logSlope(late, c.Boot, c.Run.Train.Seed)
 	if err2 != nil {
-		return out, fmt.Errorf("late-training slope: %w", err2)
+		return out, false, fmt.Errorf("late-training slope: %w", err2)
 	}
 	out.EarlySlope, _, _ = logSlope(early, 0, 0)
-	return out, nil
+	return out, all, nil
 }
 
 // logSlope fits log 𝒩 = a + s·log L by least squares and bootstraps the

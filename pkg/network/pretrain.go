@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gomlx/gomlx/backends"
-
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/noise"
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -86,23 +84,32 @@ func windowDrift(h []LossPoint, w int) (drift, se float64, ok bool) {
 // stillFalling applies the stationarity criterion.
 func stillFalling(drift, se, tol float64) bool { return drift > tol && drift > 2*se }
 
-// Pretrain runs (or loads) the pre-training and returns the session at θ*.
-func Pretrain(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c PretrainConfig, progress run.Progress) (*Session, Pretrained, error) {
+// Pretrain runs (or loads) the pre-training: the loss history and θ*'s
+// loss. PretrainSession also returns the training run at θ*.
+func Pretrain(ctx context.Context, env run.Env, c PretrainConfig) (run.Result[Pretrained], error) {
+	_, r, err := PretrainSession(ctx, env, c)
+	return r, err
+}
+
+// PretrainSession runs (or loads) the pre-training and returns the session at θ*.
+func PretrainSession(ctx context.Context, env run.Env, c PretrainConfig) (*Session, run.Result[Pretrained], error) {
+	fail := func(err error) (*Session, run.Result[Pretrained], error) { return nil, run.Result[Pretrained]{}, err }
 	if err := c.Validate(); err != nil {
-		return nil, Pretrained{}, err
+		return fail(err)
 	}
-	sess, err := Open(be, backendName, cache, c.Run)
+	be, progress := env.Backend, env.Progress
+	sess, err := Open(be, env.BackendName, env.Cache, c.Run)
 	if err != nil {
-		return nil, Pretrained{}, err
+		return fail(err)
 	}
 	sess.CheckpointEvery = c.CheckEvery // a checkpoint at every loss check: the history can be re-measured without retraining
 	sess.KeepAll = true                 // (small networks: a few MB in all)
 	ev, err := noise.NewEvaluator(be, sess.Arch, model.MSE, false)
 	if err != nil {
-		return nil, Pretrained{}, err
+		return fail(err)
 	}
-	spec := run.Spec{Experiment: "network/pretrain", CodeVersion: PretrainVersion, Config: c, Seed: c.Run.Train.Seed, Backend: backendName}
-	res, err := run.Do(ctx, cache, spec, func(ctx context.Context) (Pretrained, error) {
+	spec := env.Spec("network/pretrain", PretrainVersion, c, c.Run.Train.Seed)
+	res, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Pretrained, error) {
 		var p Pretrained
 		for ep := 0; ep <= c.Epochs; ep += c.CheckEvery {
 			if err := sess.Advance(ctx, ep, nil, nil); err != nil {
@@ -134,12 +141,12 @@ func Pretrain(ctx context.Context, be backends.Backend, backendName string, cach
 		return p, nil
 	})
 	if err != nil {
-		return nil, Pretrained{}, err
+		return fail(err)
 	}
 	if sess.Trainer.Epoch() != res.Result.Epoch {
 		if err := sess.Advance(ctx, res.Result.Epoch, nil, nil); err != nil {
-			return nil, Pretrained{}, err
+			return fail(err)
 		}
 	}
-	return sess, res.Result, nil
+	return sess, res, nil
 }

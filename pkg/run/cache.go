@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -115,22 +114,7 @@ func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Cont
 	if err != nil {
 		return Result[T]{}, err
 	}
-	res = Result[T]{
-		Envelope: Envelope{
-			Experiment:  spec.Experiment,
-			CodeVersion: spec.CodeVersion,
-			Config:      cfg,
-			Seed:        spec.Seed,
-			Backend:     spec.Backend,
-			GitRevision: GitRevision(),
-			GoVersion:   runtime.Version(),
-			CPUs:        runtime.NumCPU(),
-			StartedAt:   start.UTC().Truncate(time.Second),
-			WallSeconds: time.Since(start).Seconds(),
-			CacheKey:    key,
-		},
-		Result: payload,
-	}
+	res = Result[T]{Envelope: spec.envelope(key, cfg, start), Result: payload}
 	if err := c.Store(spec.Experiment, key, res); err != nil {
 		return Result[T]{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -22,6 +23,7 @@ type Envelope struct {
 	Config      json.RawMessage `json:"config"`
 	Seed        uint64          `json:"seed"`
 	Backend     string          `json:"backend"`
+	Plugin      string          `json:"plugin,omitempty"` // the PJRT plugin of an XLA backend
 	GitRevision string          `json:"git_revision"`
 	GoVersion   string          `json:"go_version"`
 	CPUs        int             `json:"cpus"`
@@ -52,6 +54,9 @@ type Spec struct {
 	// Backend names the compute backend; it is part of the cache key because
 	// different backends may give different floating-point results.
 	Backend string
+	// Plugin names the PJRT plugin of an XLA backend (provenance only; the
+	// backend name already tells backends apart in the cache key).
+	Plugin string
 }
 
 // Key returns the cache key: a hash of the experiment, code version, backend
@@ -65,4 +70,37 @@ func (s Spec) Key() (string, []byte, error) {
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00", s.Experiment, s.CodeVersion, s.Backend, s.Seed)
 	h.Write(cfg)
 	return hex.EncodeToString(h.Sum(nil))[:24], cfg, nil
+}
+
+// envelope fills the provenance of a run of spec that started at start.
+func (s Spec) envelope(key string, cfg []byte, start time.Time) Envelope {
+	return Envelope{
+		Experiment:  s.Experiment,
+		CodeVersion: s.CodeVersion,
+		Config:      cfg,
+		Seed:        s.Seed,
+		Backend:     s.Backend,
+		Plugin:      s.Plugin,
+		GitRevision: GitRevision(),
+		GoVersion:   runtime.Version(),
+		CPUs:        runtime.NumCPU(),
+		StartedAt:   start.UTC().Truncate(time.Second),
+		WallSeconds: time.Since(start).Seconds(),
+		CacheKey:    key,
+	}
+}
+
+// Compose wraps the payload of an experiment that caches its pieces one by
+// one (a sweep, the stages of a training run) rather than as a whole: the
+// Envelope records spec, the wall time since start and the cache key the
+// whole would have, and FromCache says whether every piece came from the
+// cache. Nothing is stored.
+func Compose[T any](spec Spec, start time.Time, fromCache bool, payload T) (Result[T], error) {
+	key, cfg, err := spec.Key()
+	if err != nil {
+		return Result[T]{}, err
+	}
+	env := spec.envelope(key, cfg, start)
+	env.FromCache = fromCache
+	return Result[T]{Envelope: env, Result: payload}, nil
 }
