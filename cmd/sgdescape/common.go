@@ -76,10 +76,17 @@ type commonFlags struct {
 }
 
 func addCommon(fs *flag.FlagSet, seed uint64) commonFlags {
+	c := addOutput(fs)
+	c.seed = fs.Uint64("seed", seed, "master seed (linear regression: data from seed, dynamics from seed+1)")
+	return c
+}
+
+// addOutput declares -json and -nocache only (for commands whose seeds have
+// their own names).
+func addOutput(fs *flag.FlagSet) commonFlags {
 	return commonFlags{
 		json:    fs.Bool("json", false, "print the result and its provenance as JSON"),
 		noCache: fs.Bool("nocache", false, "recompute even if a cached result exists (the new result is cached)"),
-		seed:    fs.Uint64("seed", seed, "master seed (linear regression: data from seed, dynamics from seed+1)"),
 	}
 }
 

@@ -26,7 +26,7 @@ func runSpectrum(args []string, stdout, stderr io.Writer) error {
 	pre := pretrainFlags(fs, d.Pretrain)
 	lanczos := fs.Int("lanczos", 0, fmt.Sprintf("also compute the top-k eigenvalues of the exact Hessian by Lanczos (k ≤ P; notebook 05: %d)", d.K))
 	hutch := fs.Int("hutchinson", 0, fmt.Sprintf("also estimate the trace of the exact Hessian with this many Rademacher probes (notebook 05: %d)", d.Probes))
-	com := addCommon(fs, 0)
+	com := addOutput(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

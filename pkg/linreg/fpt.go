@@ -58,6 +58,9 @@ func (c FPTConfig) Validate() error {
 
 // FPTResult is the outcome of FPT.
 type FPTResult struct {
+	Dynamics dynamics.Kind `json:"dynamics"`
+	Eta      float64       `json:"eta"`
+	B        int           `json:"B"`
 	Spectrum
 	Fit        escape.Result `json:"fit"`
 	ModeRatio  float64       `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
@@ -113,7 +116,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	if err != nil {
 		return FPTResult{}, err
 	}
-	res := FPTResult{Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
+	res := FPTResult{Dynamics: c.Dynamics, Eta: c.Eta, B: c.B, Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
 	res.SlopeMean = slopeTheory(c.Eta, c.B, res.HMean, q.P)
 	res.SlopeMax = slopeTheory(c.Eta, c.B, res.HMax, q.P)
 	phi := phiTheory(c.Eta, c.B, res.HMean)

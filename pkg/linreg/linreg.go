@@ -185,6 +185,16 @@ type FPTSweepResult struct {
 	Results []FPTResult `json:"results"`
 }
 
+// ByKind returns the result for dynamics k (the first one, when several).
+func (r FPTSweepResult) ByKind(k dynamics.Kind) (FPTResult, bool) {
+	for _, x := range r.Results {
+		if x.Dynamics == k {
+			return x, true
+		}
+	}
+	return FPTResult{}, false
+}
+
 // FPTSweep runs FPT for each configuration in order, cached one by one.
 func FPTSweep(ctx context.Context, env run.Env, c FPTSweepConfig) (run.Result[FPTSweepResult], error) {
 	if err := c.Validate(); err != nil {

@@ -194,3 +194,20 @@ func Eq4Density(c StationaryConfig) (*dynamics.Density1D, error) {
 	}
 	return dynamics.Stationary1D(q, c.Eta, c.B)
 }
+
+// Densities evaluates at the points z the fitted power law of Eq. 17, the
+// best Gibbs law and the exact Eq.-4 density of c's problem (P = 1): the
+// curves over the histogram of θ − θ* in Fig. 3a. The Gibbs and Eq.-4
+// densities are floored at 1e-300 for log axes.
+func Densities(c StationaryConfig, res StationaryResult, z []float64) (powerLaw, gibbs, eq4 []float64, err error) {
+	d, err := Eq4Density(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, x := range z {
+		powerLaw = append(powerLaw, estimate.PowerLawPDF(x, res.HMean, res.LStar, res.Fit.MLE))
+		gibbs = append(gibbs, math.Max(estimate.GibbsPDF(x, res.HMean, res.Fit.GibbsT*res.LStar), 1e-300))
+		eq4 = append(eq4, math.Max(d.PDFAt(x), 1e-300))
+	}
+	return powerLaw, gibbs, eq4, nil
+}

@@ -165,3 +165,24 @@ func measureDecoupling(be backends.Backend, s *Session, c DecouplingConfig) (Sta
 	st.Agreement, err = spectrum.Compare(st.Exact, st.Decoupled, c.TopK, c.Cutoff)
 	return st, err
 }
+
+// CountBelow returns how many of the eigenvalues v are ≤ lo (those a
+// logarithmic histogram from lo leaves out).
+func CountBelow(v []float64, lo float64) int {
+	n := 0
+	for _, x := range v {
+		if x <= lo {
+			n++
+		}
+	}
+	return n
+}
+
+// Ranked returns the first k values of v (a decreasing spectrum) against
+// their rank 1…k, floored at 1e-300 for log axes.
+func Ranked(v []float64, k int) (rank, value []float64) {
+	for i := 0; i < min(k, len(v)); i++ {
+		rank, value = append(rank, float64(i+1)), append(value, math.Max(v[i], 1e-300))
+	}
+	return
+}

@@ -236,3 +236,25 @@ func freeRuns(ctx context.Context, cont *Continuation, c EscapeConfig) (Trajecto
 	}
 	return tj, nil
 }
+
+// Estimator returns the estimator called name.
+func (r EscapeResult) Estimator(name string) (Estimator, bool) {
+	for _, e := range r.Estimators {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Estimator{}, false
+}
+
+// ClosestEstimator is the estimator whose n is nearest the implied n (the
+// first on ties; the zero Estimator when there is none).
+func (r EscapeResult) ClosestEstimator() Estimator {
+	best, bestD := Estimator{}, math.Inf(1)
+	for _, e := range r.Estimators {
+		if d := math.Abs(e.N - r.ImpliedN); d < bestD {
+			best, bestD = e, d
+		}
+	}
+	return best
+}

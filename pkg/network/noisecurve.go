@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/estimate"
@@ -152,4 +153,80 @@ func logSlope(ps []Point, boot int, seed uint64) (float64, run.Interval, error) 
 		x[i], y[i] = p.Loss, p.Noise
 	}
 	return estimate.LogLogSlope(x, y, boot, rng.New(seed, rng.NoiseSlopeBootstrap))
+}
+
+// LateDecoupledRatio is the mean of decoupled/𝒩 over the last half of the
+// measured epochs (0 when the decoupled prediction was not measured): how
+// well 2L·(1/N)Σ|∇f|² (Eq. 9) predicts the noise strength late in training.
+func (c NoiseCurve) LateDecoupledRatio() float64 {
+	s, k := 0.0, 0
+	for _, pt := range c.Points[len(c.Points)/2:] {
+		if pt.Noise > 0 && pt.Decoupled > 0 {
+			s += pt.Decoupled / pt.Noise
+			k++
+		}
+	}
+	if k == 0 {
+		return 0
+	}
+	return s / float64(k)
+}
+
+// LogLog returns the points with L > 0 and 𝒩 > 0 (for log axes), and the
+// losses of the late half (index ≥ len/2) in the same filter.
+func (c NoiseCurve) LogLog() (loss, noise, lateLoss []float64) {
+	for i, pt := range c.Points {
+		if !(pt.Loss > 0) || !(pt.Noise > 0) {
+			continue
+		}
+		loss, noise = append(loss, pt.Loss), append(noise, pt.Noise)
+		if i >= len(c.Points)/2 {
+			lateLoss = append(lateLoss, pt.Loss)
+		}
+	}
+	return
+}
+
+// LateFitLine returns the ends of the late-training fit for a figure: the
+// line of slope LateSlope through the centroid of the late points (log–log),
+// from the last late loss to the first. ok is false with fewer than two late
+// points or no slope.
+func (c NoiseCurve) LateFitLine() (x, y []float64, ok bool) {
+	var ll, ln []float64
+	for _, pt := range c.Points[len(c.Points)/2:] {
+		if pt.Loss > 0 && pt.Noise > 0 {
+			ll, ln = append(ll, pt.Loss), append(ln, pt.Noise)
+		}
+	}
+	if len(ll) < 2 || math.IsNaN(c.LateSlope) {
+		return nil, nil, false
+	}
+	x = []float64{ll[len(ll)-1], ll[0]}
+	y0, y1, ok := estimate.LineThrough(ll, ln, c.LateSlope, x[0], x[1])
+	return x, []float64{y0, y1}, ok
+}
+
+// SlopeOne returns the ends of a slope-1 guide through the last point
+// (loss, noise), spanning the range of the losses: 𝒩 ∝ L (Eq. 6).
+func SlopeOne(loss, noise []float64) (x, y []float64) {
+	if len(loss) == 0 {
+		return nil, nil
+	}
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range loss {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	lastL, lastN := loss[len(loss)-1], noise[len(noise)-1]
+	return []float64{lo, hi}, []float64{lastN * lo / lastL, lastN * hi / lastL}
+}
+
+// DecoupledPoints returns (L, decoupled prediction) at the epochs where L,
+// 𝒩 and the prediction are positive (for log axes).
+func (c NoiseCurve) DecoupledPoints() (loss, decoupled []float64) {
+	for _, pt := range c.Points {
+		if pt.Loss > 0 && pt.Noise > 0 && pt.Decoupled > 0 {
+			loss, decoupled = append(loss, pt.Loss), append(decoupled, pt.Decoupled)
+		}
+	}
+	return
 }

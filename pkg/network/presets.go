@@ -97,3 +97,25 @@ func PaperEscape(scale run.Scale) EscapeConfig {
 func PaperMinimum(scale run.Scale) MinimumConfig {
 	return MinimumConfig{Pretrain: PaperPretrain(scale), K: 10, Probes: 100}
 }
+
+// NoisePanel is one panel of Fig. 2 / appendix D.
+type NoisePanel struct {
+	Name   string
+	Config NoiseCurveConfig
+	// EarlyOnly marks a run too short to reach late training (the quick-scale
+	// CNN): a check of the pipeline, not of the claim.
+	EarlyOnly bool
+}
+
+// PaperNoisePanels are the four panels of Fig. 2 and appendix D, in this
+// order: Fashion-MNIST MLP and CIFAR-10 CNN with the mean-square loss, then
+// both with cross-entropy.
+func PaperNoisePanels(scale run.Scale) []NoisePanel {
+	early := scale != run.Paper
+	return []NoisePanel{
+		{"Fashion-MNIST MLP, mean-square", PaperNoiseMLP(model.MSE, scale), false},
+		{"CIFAR-10 CNN, mean-square", PaperNoiseCNN(model.MSE, scale), early},
+		{"Fashion-MNIST MLP, cross-entropy", PaperNoiseMLP(model.CE, scale), false},
+		{"CIFAR-10 CNN, cross-entropy", PaperNoiseCNN(model.CE, scale), early},
+	}
+}
