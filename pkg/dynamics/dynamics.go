@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync/atomic"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
 	"github.com/sgdescape/sgdescape/pkg/rng"
@@ -82,6 +81,8 @@ type State struct {
 	scratch []float64
 	sigma   []float64
 	sqrtSig []float64
+	step    func(*State)
+	limit   float64 // divergence: a loss at or above limit
 }
 
 // Observer receives every run's state at the start (Steps = 0) and after
@@ -112,9 +113,10 @@ type Summary struct {
 	TotalSteps int64 `json:"total_steps"`
 }
 
-// Run simulates opt.Runs independent runs of cfg on q. Run r draws all its
-// randomness (mini-batches and Gaussian noise) from its own PCG stream
-// (seed, r), so results do not depend on the number of workers.
+// Run simulates opt.Runs independent runs of cfg on q, observed after every
+// step, with the shared driver Simulate. Run r draws all its randomness
+// (mini-batches and Gaussian noise) from its own PCG stream (seed, r), so
+// results do not depend on the number of workers.
 func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observer) (Summary, error) {
 	if err := cfg.Validate(q); err != nil {
 		return Summary{}, err
@@ -135,45 +137,48 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	if err != nil {
 		return Summary{}, err
 	}
-	var diverged, total atomic.Int64
-	err = run.Parallel(ctx, opt.Runs, opt.Workers, opt.Progress, func() string { return fmt.Sprintf("%d steps", total.Load()) },
-		func(ctx context.Context, r int) error {
-			s, err := newState(q, cfg, opt.Seed, r)
-			if err != nil {
-				return err
-			}
-			if opt.Init != nil {
-				opt.Init(r, s.Z)
-				s.Loss = q.Loss(s.Z)
-			}
-			stop := obs.Observe(s)
-			var local int64
-			defer func() { total.Add(local & 0xffff) }()
-			for !stop && s.Steps < opt.MaxSteps {
-				step(s)
-				s.Steps++
-				local++
-				if !(s.Loss < DivergenceFactor*q.LStar) { // also catches NaN
-					s.Diverged = true
-					obs.Observe(s)
-					diverged.Add(1)
-					return nil
-				}
-				stop = obs.Observe(s)
-				if local&0xffff == 0 {
-					total.Add(0x10000)
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+	e := &quadEnsemble{q: q, cfg: cfg, step: step, init: opt.Init}
+	return Simulate(ctx, e, Schedule{Runs: opt.Runs, Seed: opt.Seed, MaxSteps: opt.MaxSteps, Every: 1, Workers: opt.Workers, Progress: opt.Progress},
+		func(_ int, _ int64, w Walker, _, _ float64, diverged bool) bool {
+			s := w.(*State)
+			s.Diverged = diverged
+			return obs.Observe(s)
 		})
-	if err != nil {
-		return Summary{}, err
-	}
-	return Summary{Runs: opt.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
 }
+
+// quadEnsemble is the Ensemble of a dynamics on a quadratic: its walkers are
+// the runs' States.
+type quadEnsemble struct {
+	q    *Quadratic
+	cfg  Config
+	step func(*State)
+	init func(run int, z []float64)
+}
+
+func (e *quadEnsemble) Walker(r int, seed uint64) (Walker, error) {
+	s, err := newState(e.q, e.cfg, seed, r)
+	if err != nil {
+		return nil, err
+	}
+	s.step, s.limit = e.step, DivergenceFactor*e.q.LStar
+	if e.init != nil {
+		e.init(r, s.Z)
+		s.Loss = e.q.Loss(s.Z)
+	}
+	return s, nil
+}
+
+// Step advances the run by one step of its dynamics and returns its time
+// and loss (known after every step); the run has diverged when the loss
+// exceeds DivergenceFactor·L(θ*) or is not finite.
+func (s *State) Step(bool) (t, loss float64, diverged bool) {
+	s.step(s)
+	s.Steps++
+	return s.T, s.Loss, !(s.Loss < s.limit)
+}
+
+// Observe returns the run's time and loss.
+func (s *State) Observe() (t, loss float64) { return s.T, s.Loss }
 
 // RunRNG returns the random stream of run r for a master seed (rng.Run xor r).
 func RunRNG(seed uint64, r int) *rand.Rand {
