@@ -140,3 +140,22 @@ func keys(m map[string]json.RawMessage) []string {
 	}
 	return out
 }
+
+// Flag defaults come from the presets at the chosen scale.
+func TestDefaultsComeFromPresets(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"decoupling", "-h"}, `default "0,20,100"`},
+		{[]string{"decoupling", "-scale", "paper", "-h"}, `default "0,50,500"`},
+		{[]string{"noise", "-scale=paper", "-h"}, `default "2000,2000,2000"`},
+		{[]string{"spectrum", "-scale", "paper", "-h"}, "(default 2750)"},
+		{[]string{"fpt", "-model", "mlp", "-h"}, `default "2.5,3,4,5,6"`},
+	} {
+		code, _, errs := call(c.args...)
+		if code != 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, help lacks %s", c.args, code, c.want)
+		}
+	}
+}

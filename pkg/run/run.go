@@ -5,6 +5,16 @@
 // made from the experiment name, its code version and the full configuration,
 // and written atomically, so an interrupted sweep resumes from its finished
 // pieces.
+//
+// Every experiment has the one signature
+//
+//	func X(ctx context.Context, env run.Env, cfg XConfig) (run.Result[XResult], error)
+//
+// Files: run.go (Spec, Envelope, Result, Compose), cache.go (the on-disk
+// cache and Do), env.go (Env), scale.go (quick and paper scale), git.go
+// (repository root and revision); helpers apart: parallel.go (a worker
+// pool), progress.go, float.go (JSON-safe floats, intervals), parse.go
+// (list parsing).
 package run
 
 import (
