@@ -64,7 +64,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	d := linreg.PaperFPT(1, scale)
 	f := addFPTFlags(fs, d.Eta, d.B, d.Runs, "", d.MaxSteps, d.FitCMin, d.Boot, d.Seed)
 	prob := problemFlags(fs, d.Problem)
-	dyn := fs.String("dynamics", string(d.Dynamics), "dynamics: sgd|sde4|sde12|sde14|gld")
+	dyn := fs.String("dynamics", string(d.Kind), "dynamics: sgd|sde4|sde12|sde14|gld")
 	dt := fs.Float64("dt", d.DT, "SDE step (default η)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -81,7 +81,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 			return usagef("-c: %v", err)
 		}
 	}
-	cfg.Dynamics, cfg.Eta, cfg.B, cfg.DT, cfg.Runs = dynamics.Kind(*dyn), *f.eta, *f.b, *dt, *f.runs
+	cfg.Kind, cfg.Eta, cfg.B, cfg.DT, cfg.Runs = dynamics.Kind(*dyn), *f.eta, *f.b, *dt, *f.runs
 	cfg.MaxSteps, cfg.FitCMin, cfg.Boot = *f.maxSteps, *f.fitMin, *f.boot
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}

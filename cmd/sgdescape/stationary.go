@@ -28,7 +28,7 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	com := addCommon(fs, d.Seed)
 	b := fs.Int("B", d.B, "mini-batch size B (1 ≤ B ≤ N)")
 	eta := fs.Float64("eta", d.Eta, "learning rate η (> 0)")
-	dyn := fs.String("dynamics", string(d.Dynamics), "dynamics: sgd|sde4|sde12|sde14|gld")
+	dyn := fs.String("dynamics", string(d.Kind), "dynamics: sgd|sde4|sde12|sde14|gld")
 	dt := fs.Float64("dt", d.DT, "SDE step (default η)")
 	samples := fs.Int("samples", d.Samples, "number of samples of θ")
 	every := fs.Int("every", d.Every, "steps between samples")
@@ -42,7 +42,7 @@ func runStationary(args []string, stdout, stderr io.Writer) error {
 	cfg := d
 	cfg.Problem = prob()
 	cfg.Seed = *com.seed
-	cfg.Dynamics, cfg.Eta, cfg.B, cfg.DT = dynamics.Kind(*dyn), *eta, *b, *dt
+	cfg.Kind, cfg.Eta, cfg.B, cfg.DT = dynamics.Kind(*dyn), *eta, *b, *dt
 	cfg.Samples, cfg.Every, cfg.Burn, cfg.Chains, cfg.Bins, cfg.Boot = *samples, *every, *burn, *chains, *bins, *boot
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}

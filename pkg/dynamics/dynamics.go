@@ -47,7 +47,10 @@ type Config struct {
 }
 
 // Validate checks the configuration against the problem.
-func (c Config) Validate(q *Quadratic) error {
+func (c Config) Validate(q *Quadratic) error { return c.ValidateFor(q.N) }
+
+// ValidateFor checks the configuration for a data set of n samples.
+func (c Config) ValidateFor(n int) error {
 	known := false
 	for _, k := range Kinds {
 		known = known || k == c.Kind
@@ -57,8 +60,8 @@ func (c Config) Validate(q *Quadratic) error {
 		return fmt.Errorf("dynamics: unknown kind %q (known: %v)", c.Kind, Kinds)
 	case !(c.Eta > 0) || math.IsInf(c.Eta, 0):
 		return fmt.Errorf("dynamics: learning rate η must be positive, got %v", c.Eta)
-	case c.B < 1 || c.B > q.N:
-		return fmt.Errorf("dynamics: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, q.N)
+	case c.B < 1 || c.B > n:
+		return fmt.Errorf("dynamics: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, n)
 	case c.DT < 0 || math.IsNaN(c.DT) || math.IsInf(c.DT, 0):
 		return fmt.Errorf("dynamics: SDE step dt must be positive, got %v", c.DT)
 	case c.HStar < 0 || math.IsNaN(c.HStar):

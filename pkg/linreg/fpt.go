@@ -13,7 +13,7 @@ import (
 )
 
 // FPTVersion is the code version of the first-passage experiment (part of the cache key).
-const FPTVersion = "linreg-fpt/v2"
+const FPTVersion = "linreg-fpt/v3"
 
 // FPTConfig is one first-passage experiment (Fig. 3b): Runs runs start at
 // θ*; for each threshold c the first time t (= η·steps for SGD) with
@@ -21,13 +21,11 @@ const FPTVersion = "linreg-fpt/v2"
 // MaxSteps steps are censored.
 type FPTConfig struct {
 	Problem
-	Dynamics dynamics.Kind `json:"dynamics"`
-	Eta      float64       `json:"eta"`
-	B        int           `json:"B"`
-	DT       float64       `json:"dt,omitempty"`
-	Runs     int           `json:"runs"`
-	C        []float64     `json:"c"`
-	MaxSteps int64         `json:"max_steps"`
+	// Config is the dynamics (kind, η, B, SDE step, GLD's h*).
+	dynamics.Config
+	Runs     int       `json:"runs"`
+	C        []float64 `json:"c"`
+	MaxSteps int64     `json:"max_steps"`
 	// FitCMin: thresholds c ≥ FitCMin enter the slope fit. 0 means 1.5 × the
 	// mode of the stationary law of L/L*, φ/(φ − n/2 + 1) (at least the
 	// smallest c), so that the fit stays clear of the bulk.
@@ -40,7 +38,7 @@ func (c FPTConfig) Validate() error {
 	if err := c.Problem.Validate(); err != nil {
 		return err
 	}
-	if err := validateDyn(c.Eta, c.B, c.N); err != nil {
+	if err := c.Config.ValidateFor(c.N); err != nil {
 		return err
 	}
 	switch {
@@ -99,8 +97,8 @@ func (never) Observe(*dynamics.State) bool { return false }
 // FPT runs the experiment, or returns its cached result. It runs the
 // native Go engine: env.Backend is not used, and provenance names Engine.
 func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], error) {
-	if c.Dynamics == "" {
-		c.Dynamics = dynamics.SGD
+	if c.Kind == "" {
+		c.Kind = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[FPTResult]{}, err
@@ -116,12 +114,12 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	if err != nil {
 		return FPTResult{}, err
 	}
-	res := FPTResult{Dynamics: c.Dynamics, Eta: c.Eta, B: c.B, Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
+	res := FPTResult{Dynamics: c.Kind, Eta: c.Eta, B: c.B, Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
 	res.SlopeMean = slopeTheory(c.Eta, c.B, res.HMean, q.P)
 	res.SlopeMax = slopeTheory(c.Eta, c.B, res.HMax, q.P)
 	phi := phiTheory(c.Eta, c.B, res.HMean)
 	res.ModeRatio = math.Max(1, phi/(phi-float64(q.P)/2+1))
-	dcfg := dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT}
+	dcfg := c.Config
 	res.GLDD = dynamics.GLDDiffusion(q, dcfg)
 	res.ArrSlope = q.LStar / res.GLDD
 	tr, err := escape.NewTracker(c.Runs, c.C, q.LStar)

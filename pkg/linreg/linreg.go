@@ -51,16 +51,6 @@ func spectrum(q *dynamics.Quadratic) Spectrum {
 	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, N: q.P}
 }
 
-func validateDyn(eta float64, b int, n int) error {
-	if !(eta > 0) || math.IsInf(eta, 0) {
-		return fmt.Errorf("learning rate η must be positive, got %v", eta)
-	}
-	if b < 1 || b > n {
-		return fmt.Errorf("batch size B=%d must satisfy 1 ≤ B ≤ N=%d", b, n)
-	}
-	return nil
-}
-
 // phiTheory returns 1 + B/(ηh) for a given h.
 func phiTheory(eta float64, b int, h float64) float64 {
 	v, _ := theory.Phi(theory.SGD{Eta: eta, B: float64(b), HStar: h})
@@ -174,7 +164,7 @@ func (c FPTSweepConfig) Validate() error {
 	}
 	for _, f := range c.Configs {
 		if err := f.Validate(); err != nil {
-			return fmt.Errorf("%s P=%d: %w", f.Dynamics, f.P, err)
+			return fmt.Errorf("%s P=%d: %w", f.Kind, f.P, err)
 		}
 	}
 	return nil
@@ -205,10 +195,10 @@ func FPTSweep(ctx context.Context, env run.Env, c FPTSweepConfig) (run.Result[FP
 	inner := env
 	inner.Progress = nil
 	for i, f := range c.Configs {
-		env.Progress.Report(i, len(c.Configs), fmt.Sprintf("%s P=%d η=%g B=%d", f.Dynamics, f.P, f.Eta, f.B))
+		env.Progress.Report(i, len(c.Configs), fmt.Sprintf("%s P=%d η=%g B=%d", f.Kind, f.P, f.Eta, f.B))
 		r, err := FPT(ctx, inner, f)
 		if err != nil {
-			return run.Result[FPTSweepResult]{}, fmt.Errorf("%s P=%d: %w", f.Dynamics, f.P, err)
+			return run.Result[FPTSweepResult]{}, fmt.Errorf("%s P=%d: %w", f.Kind, f.P, err)
 		}
 		all = all && r.FromCache
 		out.Results = append(out.Results, r.Result)

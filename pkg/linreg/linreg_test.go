@@ -56,8 +56,8 @@ func independentFPT(t *testing.T, c FPTConfig) [][]float64 {
 
 func TestFPTMatchesIndependentSimulation(t *testing.T) {
 	for _, c := range []FPTConfig{
-		{Problem: Problem{P: 3, N: 200, XStd: 1, Labels: data.LabelsGaussian, Seed: 5}, Eta: 0.1, B: 2, Runs: 12, C: []float64{1.2, 1.4, 1.6}, MaxSteps: 200000, Boot: 50},
-		{Problem: Problem{P: 1, N: 300, XStd: 0.7, Labels: data.LabelsGaussian, Seed: 9}, Eta: 0.3, B: 1, Runs: 10, C: []float64{1.2, 1.4}, MaxSteps: 200000, Boot: 50},
+		{Problem: Problem{P: 3, N: 200, XStd: 1, Labels: data.LabelsGaussian, Seed: 5}, Config: dynamics.Config{Eta: 0.1, B: 2}, Runs: 12, C: []float64{1.2, 1.4, 1.6}, MaxSteps: 200000, Boot: 50},
+		{Problem: Problem{P: 1, N: 300, XStd: 0.7, Labels: data.LabelsGaussian, Seed: 9}, Config: dynamics.Config{Eta: 0.3, B: 1}, Runs: 10, C: []float64{1.2, 1.4}, MaxSteps: 200000, Boot: 50},
 	} {
 		r, err := FPT(context.Background(), run.Env{}, c)
 		if err != nil {
@@ -85,7 +85,7 @@ func TestFPTMatchesIndependentSimulation(t *testing.T) {
 
 func TestFPTCachesAndRejects(t *testing.T) {
 	cache := run.Cache{Dir: t.TempDir()}
-	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Eta: 0.1, B: 1, Runs: 8,
+	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Config: dynamics.Config{Eta: 0.1, B: 1}, Runs: 8,
 		C: []float64{1.5, 2, 3}, MaxSteps: 100000, Boot: 20}
 	a, err := FPT(context.Background(), run.Env{Cache: cache}, c)
 	if err != nil {
@@ -104,7 +104,7 @@ func TestFPTCachesAndRejects(t *testing.T) {
 		func(c *FPTConfig) { c.P = 0 },
 		func(c *FPTConfig) { c.Runs = 0 },
 		func(c *FPTConfig) { c.MaxSteps = 0 },
-		func(c *FPTConfig) { c.Dynamics = "heun" },
+		func(c *FPTConfig) { c.Kind = "heun" },
 	}
 	for i, f := range bad {
 		cc := c
@@ -117,7 +117,7 @@ func TestFPTCachesAndRejects(t *testing.T) {
 }
 
 func TestDivergingRunIsReportedNotFitted(t *testing.T) {
-	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Eta: 3, B: 1, Runs: 5,
+	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Config: dynamics.Config{Eta: 3, B: 1}, Runs: 5,
 		C: []float64{1.5, 2}, MaxSteps: 100000, Boot: 10}
 	r, err := FPT(context.Background(), run.Env{}, c)
 	if err != nil {
@@ -126,7 +126,7 @@ func TestDivergingRunIsReportedNotFitted(t *testing.T) {
 	if r.Result.Diverged == 0 || len(r.Result.Fit.Estimates) != 0 {
 		t.Errorf("η h* = 3: diverged %d, estimates %d", r.Result.Diverged, len(r.Result.Fit.Estimates))
 	}
-	s := StationaryConfig{Problem: c.Problem, Eta: 3, B: 1, Samples: 100, Every: 10, Chains: 1, Bins: 10}
+	s := StationaryConfig{Problem: c.Problem, Config: dynamics.Config{Eta: 3, B: 1}, Samples: 100, Every: 10, Chains: 1, Bins: 10}
 	sr, err := Stationary(context.Background(), run.Env{}, s)
 	if err != nil || !sr.Result.Diverged {
 		t.Errorf("stationary at η = 3: diverged=%v err=%v", sr.Result.Diverged, err)
@@ -134,7 +134,7 @@ func TestDivergingRunIsReportedNotFitted(t *testing.T) {
 }
 
 func TestStationarySmall(t *testing.T) {
-	c := StationaryConfig{Problem: Problem{P: 1, N: 2000, XStd: 1, Labels: data.LabelsGaussian, Seed: 3}, Eta: 0.05, B: 1,
+	c := StationaryConfig{Problem: Problem{P: 1, N: 2000, XStd: 1, Labels: data.LabelsGaussian, Seed: 3}, Config: dynamics.Config{Eta: 0.05, B: 1},
 		Samples: 3000, Every: 50, Chains: 2, Bins: 30, Boot: 50}
 	r, err := Stationary(context.Background(), run.Env{}, c)
 	if err != nil {

@@ -21,8 +21,8 @@ func PaperProblem(P, N int) Problem {
 // paper scale; 2·10⁴ and 5 000 at quick scale), η = 0.1, B = 1.
 func PaperStationary(scale run.Scale) StationaryConfig {
 	return StationaryConfig{
-		Problem:  PaperProblem(1, run.Pick(scale, 20000, 100000)),
-		Dynamics: dynamics.SGD, Eta: 0.1, B: 1,
+		Problem: PaperProblem(1, run.Pick(scale, 20000, 100000)),
+		Config:  dynamics.Config{Kind: dynamics.SGD, Eta: 0.1, B: 1},
 		Samples: run.Pick(scale, 5000, 10000), Every: 100, Chains: 1, Bins: 40, Boot: 200,
 	}
 }
@@ -55,8 +55,8 @@ func PaperThresholds(P int) []float64 {
 // steps per run; 300 bootstrap resamples at quick scale, 2 000 at paper scale.
 func PaperFPT(P int, scale run.Scale) FPTConfig {
 	return FPTConfig{
-		Problem:  PaperProblem(P, 10000),
-		Dynamics: dynamics.SGD, Eta: 0.1, B: 1, Runs: 100, C: PaperThresholds(P),
+		Problem: PaperProblem(P, 10000),
+		Config:  dynamics.Config{Kind: dynamics.SGD, Eta: 0.1, B: 1}, Runs: 100, C: PaperThresholds(P),
 		MaxSteps: 5000000, Boot: run.Pick(scale, 300, 2000),
 	}
 }
@@ -75,7 +75,7 @@ func DynamicsComparison(base FPTConfig) FPTSweepConfig {
 // c ≤ 2 and at most 10⁶ steps: its Arrhenius law exp(ΔL/D) passes larger
 // thresholds only after astronomically long times.
 func (c FPTConfig) WithKind(k dynamics.Kind) FPTConfig {
-	c.Dynamics = k
+	c.Kind = k
 	if k == dynamics.GLD && c.P > 2 {
 		var grid []float64
 		for _, v := range c.C {

@@ -12,21 +12,19 @@ import (
 )
 
 // StationaryVersion is the code version of the stationary experiment (part of the cache key).
-const StationaryVersion = "linreg-stationary/v2"
+const StationaryVersion = "linreg-stationary/v3"
 
 // StationaryConfig is one stationary-distribution experiment (Fig. 3a).
 type StationaryConfig struct {
 	Problem
-	Dynamics dynamics.Kind `json:"dynamics"`
-	Eta      float64       `json:"eta"`
-	B        int           `json:"B"`
-	DT       float64       `json:"dt,omitempty"`
-	Samples  int           `json:"samples"` // samples in total (split over Chains)
-	Every    int           `json:"every"`   // steps between samples
-	Burn     int64         `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
-	Chains   int           `json:"chains"`  // independent chains (1 as in the paper)
-	Bins     int           `json:"bins"`    // histogram bins of the paper-style fit
-	Boot     int           `json:"boot"`    // bootstrap resamples
+	// Config is the dynamics (kind, η, B, SDE step, GLD's h*).
+	dynamics.Config
+	Samples int   `json:"samples"` // samples in total (split over Chains)
+	Every   int   `json:"every"`   // steps between samples
+	Burn    int64 `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
+	Chains  int   `json:"chains"`  // independent chains (1 as in the paper)
+	Bins    int   `json:"bins"`    // histogram bins of the paper-style fit
+	Boot    int   `json:"boot"`    // bootstrap resamples
 }
 
 // Validate checks the configuration and says what to change.
@@ -34,7 +32,7 @@ func (c StationaryConfig) Validate() error {
 	if err := c.Problem.Validate(); err != nil {
 		return err
 	}
-	if err := validateDyn(c.Eta, c.B, c.N); err != nil {
+	if err := c.Config.ValidateFor(c.N); err != nil {
 		return err
 	}
 	switch {
@@ -106,8 +104,8 @@ func (s *sampler) Observe(st *dynamics.State) bool {
 // Stationary runs the experiment, or returns its cached result. It runs the
 // native Go engine: env.Backend is not used, and provenance names Engine.
 func Stationary(ctx context.Context, env run.Env, c StationaryConfig) (run.Result[StationaryResult], error) {
-	if c.Dynamics == "" {
-		c.Dynamics = dynamics.SGD
+	if c.Kind == "" {
+		c.Kind = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[StationaryResult]{}, err
@@ -137,7 +135,7 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 		s.z = make([][]float64, c.Chains)
 	}
 	maxSteps := burn + int64(per)*int64(c.Every)
-	sum, err := dynamics.Run(ctx, q, dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT},
+	sum, err := dynamics.Run(ctx, q, c.Config,
 		dynamics.Options{Runs: c.Chains, Seed: c.Seed + rng.DynamicsOffset, MaxSteps: maxSteps, Progress: progress}, s)
 	if err != nil {
 		return res, err
@@ -156,12 +154,12 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 	if err != nil {
 		return res, fmt.Errorf("fitting φ: %w", err)
 	}
-	if q.P == 1 && c.Dynamics == dynamics.SGD {
+	if q.P == 1 && c.Kind == dynamics.SGD {
 		if a, err := dynamics.KestenExponent(c.Eta, c.B, c.XStd*c.XStd); err == nil && !math.IsInf(a, 0) {
 			res.KestenPhi = (a + 1) / 2
 		}
 	}
-	if q.P == 1 && (c.Dynamics == dynamics.SGD || c.Dynamics == dynamics.SDE4) {
+	if q.P == 1 && (c.Kind == dynamics.SGD || c.Kind == dynamics.SDE4) {
 		d, err := dynamics.Stationary1D(q, c.Eta, c.B)
 		if err != nil {
 			return res, err
