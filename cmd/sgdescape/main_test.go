@@ -125,7 +125,7 @@ func TestEveryCommandHasTheSameEnvelope(t *testing.T) {
 		}
 		var prov map[string]any
 		json.Unmarshal(got["provenance"], &prov)
-		for _, k := range []string{"experiment", "code_version", "config", "seed", "backend", "git_revision", "wall_seconds", "cache_key", "from_cache"} {
+		for _, k := range []string{"experiment", "code_version", "config", "seed", "backend", "plugin", "git_revision", "wall_seconds", "cache_key", "from_cache"} {
 			if _, ok := prov[k]; !ok {
 				t.Errorf("%v: provenance lacks %s", args, k)
 			}

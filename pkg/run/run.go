@@ -33,7 +33,7 @@ type Envelope struct {
 	Config      json.RawMessage `json:"config"`
 	Seed        uint64          `json:"seed"`
 	Backend     string          `json:"backend"`
-	Plugin      string          `json:"plugin,omitempty"` // the PJRT plugin of an XLA backend
+	Plugin      string          `json:"plugin"` // the PJRT plugin of an XLA backend ("" otherwise)
 	GitRevision string          `json:"git_revision"`
 	GoVersion   string          `json:"go_version"`
 	CPUs        int             `json:"cpus"`
