@@ -142,11 +142,7 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	}
 	e := &quadEnsemble{q: q, cfg: cfg, step: step, init: opt.Init}
 	return Simulate(ctx, e, Schedule{Runs: opt.Runs, Seed: opt.Seed, MaxSteps: opt.MaxSteps, Every: 1, Workers: opt.Workers, Progress: opt.Progress},
-		func(_ int, _ int64, w Walker, _, _ float64, diverged bool) bool {
-			s := w.(*State)
-			s.Diverged = diverged
-			return obs.Observe(s)
-		})
+		func(_ int, _ int64, w Walker, _, _ float64, _ bool) bool { return obs.Observe(w.(*State)) })
 }
 
 // quadEnsemble is the Ensemble of a dynamics on a quadratic: its walkers are
@@ -177,7 +173,8 @@ func (e *quadEnsemble) Walker(r int, seed uint64) (Walker, error) {
 func (s *State) Step(bool) (t, loss float64, diverged bool) {
 	s.step(s)
 	s.Steps++
-	return s.T, s.Loss, !(s.Loss < s.limit)
+	s.Diverged = !(s.Loss < s.limit) // also catches NaN
+	return s.T, s.Loss, s.Diverged
 }
 
 // Observe returns the run's time and loss.
