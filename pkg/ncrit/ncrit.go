@@ -91,8 +91,8 @@ type PointResult struct {
 	Tail       run.Float    `json:"tail_index"`  // Hill estimate from all chains (NaN when every chain diverged)
 	TailCI     run.Interval `json:"tail_ci"`     // 95 % t-interval over chains
 	TailChains []float64    `json:"tail_chains"` // per-chain Hill estimates
-	Exceed100  float64      `json:"exceed_1e2"`  // fraction of recorded ℓ > 10²
-	Exceed1e4  float64      `json:"exceed_1e4"`  // fraction of recorded ℓ > 10⁴
+	Exceed100  run.Float    `json:"exceed_1e2"`  // fraction of recorded ℓ > 10²
+	Exceed1e4  run.Float    `json:"exceed_1e4"`  // fraction of recorded ℓ > 10⁴
 	MaxEll     float64      `json:"max_ell"`
 	Samples    int          `json:"samples"`
 	Diverged   int          `json:"diverged"` // chains whose loss overflowed (counted, their samples dropped)
@@ -196,21 +196,23 @@ func sweep(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 		}
 		pt.Samples = len(all)
 		pt.Tail, pt.TailCI = run.Float(math.NaN()), run.Interval{run.Float(math.NaN()), run.Float(math.NaN())}
+		pt.Exceed100, pt.Exceed1e4 = run.Float(math.NaN()), run.Float(math.NaN())
 		if len(all) > 0 {
 			if a, err := Hill(all, int(cfg.TailFrac*float64(len(all)))); err == nil {
 				pt.Tail = run.Float(a)
 			}
+			e2, e4 := 0, 0
 			for _, v := range all {
 				if v > 100 {
-					pt.Exceed100++
+					e2++
 				}
 				if v > 1e4 {
-					pt.Exceed1e4++
+					e4++
 				}
 				pt.MaxEll = math.Max(pt.MaxEll, v)
 			}
-			pt.Exceed100 /= float64(len(all))
-			pt.Exceed1e4 /= float64(len(all))
+			pt.Exceed100 = run.Float(float64(e2) / float64(len(all)))
+			pt.Exceed1e4 = run.Float(float64(e4) / float64(len(all)))
 		}
 		if n := len(pt.TailChains); n >= 2 {
 			m, v := 0.0, 0.0
