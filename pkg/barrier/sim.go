@@ -40,7 +40,8 @@ type outcome struct {
 	Steps    int64
 	Escaped  bool
 	Diverged bool
-	High     bool // left through the upper end B
+	High     bool    // left through the upper end B
+	Theta    float64 // θ₁ at the end of the run
 }
 
 // simulator holds what every run of one (β, B) point shares.
@@ -74,7 +75,7 @@ func (s *simulator) run(seed, stream uint64) outcome {
 }
 
 func (s *simulator) finish(steps int64, th float64, escaped bool) outcome {
-	o := outcome{Steps: steps, T: s.eta * float64(steps)}
+	o := outcome{Steps: steps, T: s.eta * float64(steps), Theta: th}
 	if th != th {
 		o.Diverged = true
 		return o
@@ -146,16 +147,26 @@ func (s *simulator) runSGD1(r *fastRNG) outcome {
 }
 
 // sincosSmall returns sin x and cos x for |x| < 0.5 by their Taylor series
-// to x¹⁵ and x¹⁶ (truncation error below 1e-17).
+// (truncation error below 1e-17). The polynomials are evaluated by Estrin's
+// scheme (short dependency chains), and |x| < 1/8, the usual size of an SGD
+// step in θ, uses the series to x¹¹ and x¹² only.
 func sincosSmall(x float64) (sin, cos float64) {
 	const (
 		s3, s5, s7, s9, s11, s13, s15      = -1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800, 1.0 / 6227020800, -1.0 / 1307674368000
 		c2, c4, c6, c8, c10, c12, c14, c16 = -1.0 / 2, 1.0 / 24, -1.0 / 720, 1.0 / 40320, -1.0 / 3628800, 1.0 / 479001600, -1.0 / 87178291200, 1.0 / 20922789888000
 	)
 	z := x * x
-	sin = x + x*z*(s3+z*(s5+z*(s7+z*(s9+z*(s11+z*(s13+z*s15))))))
-	cos = 1 + z*(c2+z*(c4+z*(c6+z*(c8+z*(c10+z*(c12+z*(c14+z*c16)))))))
-	return
+	z2 := z * z
+	z4 := z2 * z2
+	if z < 1.0/64 {
+		// sin: x(1 + s3 z + s5 z² + s7 z³ + s9 z⁴ + s11 z⁵); cos: 1 + c2 z + … + c12 z⁶.
+		ps := (1 + s3*z) + z2*(s5+s7*z) + z4*(s9+s11*z)
+		pc := (1 + c2*z) + z2*(c4+c6*z) + z4*((c8+c10*z)+z2*c12)
+		return x * ps, pc
+	}
+	ps := (1 + s3*z) + z2*(s5+s7*z) + z4*((s9+s11*z)+z2*(s13+s15*z))
+	pc := (1 + c2*z) + z2*(c4+c6*z) + z4*((c8+c10*z)+z2*(c12+c14*z)) + z4*z4*c16
+	return x * ps, pc
 }
 
 // runSGDn is the general loop with n − 1 spectators.
@@ -178,8 +189,8 @@ func (s *simulator) runSGDn(r *fastRNG) outcome {
 	u := make([]float64, D)
 	u[D-1] = 1
 	g := make([]float64, n)
+	sn, cs := math.Sincos(th[0])
 	for step := int64(1); step <= s.maxSteps; step++ {
-		sn, cs := math.Sincos(th[0])
 		u[0], u[1], u[2] = R*cs, R*sn, C*th[0]
 		copy(u[3:D-1], th[1:])
 		d0, d1 := -R*sn, R*cs
@@ -219,6 +230,13 @@ func (s *simulator) runSGDn(r *fastRNG) outcome {
 		}
 		if th[n-1] != th[n-1] {
 			return s.finish(step, math.NaN(), false)
+		}
+		// (sin θ₁, cos θ₁) advanced by rotation as in runSGD1.
+		if delta := etaB * g[0]; step&63 == 0 || !(math.Abs(delta) < 0.5) {
+			sn, cs = math.Sincos(th[0])
+		} else {
+			sd, cd := sincosSmall(delta)
+			sn, cs = sn*cd-cs*sd, cs*cd+sn*sd
 		}
 	}
 	return s.finish(s.maxSteps, th[0], false)
