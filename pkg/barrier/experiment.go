@@ -132,7 +132,7 @@ type Result struct {
 // Experiment names the cached experiment; CodeVersion changes with its numbers.
 const (
 	Experiment  = "barrier/escape"
-	CodeVersion = "1"
+	CodeVersion = "2"
 )
 
 // Escape runs the experiment (cached by configuration).
