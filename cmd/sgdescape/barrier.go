@@ -193,9 +193,13 @@ func runBarrier(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "slope d ln κ/dβ: SGD %.4g [%.4g, %.4g]; power law %.4g, Arrhenius %.4g, exact diffusion %.4g, large deviation %.4g\n",
-		float64(res.SlopeFit), float64(res.SlopeCI[0]), float64(res.SlopeCI[1]),
-		float64(res.SlopePowerLaw), float64(res.SlopeArrh), float64(res.SlopeExact), float64(res.SlopeLD))
+	if math.IsNaN(float64(res.SlopeFit)) {
+		fmt.Fprintln(stdout, "slope d ln κ/dβ: needs at least two β values with escaped runs")
+	} else {
+		fmt.Fprintf(stdout, "slope d ln κ/dβ: SGD %.4g [%.4g, %.4g]; power law %.4g, Arrhenius %.4g, exact diffusion %.4g, large deviation %.4g\n",
+			float64(res.SlopeFit), float64(res.SlopeCI[0]), float64(res.SlopeCI[1]),
+			float64(res.SlopePowerLaw), float64(res.SlopeArrh), float64(res.SlopeExact), float64(res.SlopeLD))
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}

@@ -93,7 +93,12 @@ func runNcrit(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "SGD's second moment (mean of ℓ) diverges from P ≥ %.3g; a dash in the Kesten column means a positive Lyapunov exponent (SGD has no stationary law)\n", res.SecondMomentP)
+	if res.SecondMomentP < 1 {
+		fmt.Fprintln(stdout, "SGD's second moment (mean of ℓ) diverges at every P for this η and B")
+	} else {
+		fmt.Fprintf(stdout, "SGD's second moment (mean of ℓ) diverges from P ≥ %.3g\n", res.SecondMomentP)
+	}
+	fmt.Fprintln(stdout, "a dash in the Kesten column means a positive Lyapunov exponent: SGD has no stationary law there")
 	return nil
 }
 
