@@ -186,13 +186,11 @@ func (s *simulator) runSGDn(r *fastRNG) outcome {
 		}
 	}
 	th := append([]float64(nil), s.start...)
-	u := make([]float64, D)
-	u[D-1] = 1
 	g := make([]float64, n)
+	ths, gs := th[1:n:n], g[1:n:n] // spectator parameters and their gradient
 	sn, cs := math.Sincos(th[0])
 	for step := int64(1); step <= s.maxSteps; step++ {
-		u[0], u[1], u[2] = R*cs, R*sn, C*th[0]
-		copy(u[3:D-1], th[1:])
+		u0, u1, u2 := R*cs, R*sn, C*th[0]
 		d0, d1 := -R*sn, R*cs
 		for i := range g {
 			g[i] = 0
@@ -212,14 +210,15 @@ func (s *simulator) runSGDn(r *fastRNG) outcome {
 				mu = int(perm[pos])
 				pos++
 			}
-			row := z(d, mu)
-			res := 0.0
-			for j, v := range u {
-				res += row[j] * v
+			row := d.Z[mu*D : mu*D+D : mu*D+D]
+			sp := row[3 : D-1 : D-1]
+			res := row[0]*u0 + row[1]*u1 + row[2]*u2 + row[D-1]
+			for i, v := range sp {
+				res += v * ths[i]
 			}
 			g[0] += res * (row[0]*d0 + row[1]*d1 + row[2]*C)
-			for i := 1; i < n; i++ {
-				g[i] += res * row[2+i]
+			for i, v := range sp {
+				gs[i] += res * v
 			}
 		}
 		for i := range th {
@@ -241,8 +240,6 @@ func (s *simulator) runSGDn(r *fastRNG) outcome {
 	}
 	return s.finish(s.maxSteps, th[0], false)
 }
-
-func z(d *Data, mu int) []float64 { return d.Z[mu*d.D : (mu+1)*d.D : (mu+1)*d.D] }
 
 // runGauss: θ ← θ − ηL′(θ) + η√Σ(θ) ξ, Σ = (N−B)C(θ)/(B(N−1)) (n = 1).
 func (s *simulator) runGauss(r *fastRNG) outcome {
