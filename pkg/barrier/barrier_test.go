@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -400,6 +402,41 @@ func TestSGDLoopAgainstReference(t *testing.T) {
 			if math.Abs(got.Theta-th[0]) > 1e-8*(1+math.Abs(th[0])) || got.Escaped {
 				t.Errorf("n=%d %s: fast loop θ₁ = %.15g, reference %.15g", n, sampling, got.Theta, th[0])
 			}
+		}
+	}
+}
+
+func TestFinishedBetasAreCachedPieces(t *testing.T) {
+	dir := t.TempDir()
+	c := PaperEscape("quick")
+	c.Betas, c.Runs, c.Grid = []float64{5, 6}, 30, 501
+	env := run.Env{Cache: run.Cache{Dir: dir}}
+	r1, err := Escape(context.Background(), env, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Remove the whole result: the rerun must rebuild it from the per-β pieces.
+	whole, _ := filepath.Glob(filepath.Join(dir, "barrier_escape", "*.json"))
+	if len(whole) != 1 {
+		t.Fatalf("expected one whole-result entry, found %v", whole)
+	}
+	if err := os.Remove(whole[0]); err != nil {
+		t.Fatal(err)
+	}
+	pieces, _ := filepath.Glob(filepath.Join(dir, "barrier_escape-point", "*.json"))
+	if len(pieces) != 2 {
+		t.Fatalf("expected two per-β pieces, found %d", len(pieces))
+	}
+	r2, err := Escape(context.Background(), env, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.FromCache || r2.Result.StepsPerSec != 0 {
+		t.Errorf("the rerun simulated again (steps/s %v)", r2.Result.StepsPerSec)
+	}
+	for i := range r1.Result.Points {
+		if r1.Result.Points[i].Kappa != r2.Result.Points[i].Kappa || r1.Result.Points[i].Steps != r2.Result.Points[i].Steps {
+			t.Errorf("point %d differs after resuming", i)
 		}
 	}
 }

@@ -185,36 +185,49 @@ func escapeRun(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 		}
 		res.Points = append(res.Points, p)
 	}
-	// Simulation: every (β, run) is one item; its random stream depends only
-	// on (seed, β index, run), so results do not depend on the worker count.
-	nb := len(cfg.Betas)
-	outs := make([]outcome, nb*cfg.Runs)
-	sims := make([]*simulator, nb)
+	// Simulation, one cached piece per β (an interrupted sweep resumes from
+	// its finished β). Every (β, run) has its own random stream, fixed by
+	// (seed, β index, run), so results do not depend on the worker count.
 	start := d.Theta(ls.ThetaStar)
-	for i, p := range res.Points {
-		sims[i] = &simulator{d: d, eta: p.Eta, b: cfg.B, lo: ls.A, hi: ls.B, start: start, maxSteps: cfg.MaxSteps,
-			sampling: cfg.Sampling, dynamics: cfg.Dynamics, prof: prof,
-			dGLD:       p.Eta * ls.LStar * ls.HStar / float64(cfg.B),
-			sigmaScale: float64(d.N-cfg.B) / (float64(cfg.B) * float64(d.N-1))}
-	}
-	var steps atomic.Int64
-	note := func() string { return fmt.Sprintf("%.3g SGD steps", float64(steps.Load())) }
-	t0 := nowSeconds()
-	err = run.Parallel(ctx, len(outs), cfg.Workers, env.Progress, note, func(ctx context.Context, k int) error {
-		i, r := k/cfg.Runs, k%cfg.Runs
-		o := sims[i].run(cfg.Seed, uint64(i)<<40|uint64(r))
-		outs[k] = o
-		steps.Add(o.Steps)
-		return ctx.Err()
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	if el := nowSeconds() - t0; el > 0 {
-		res.StepsPerSec = float64(steps.Load()) / el
-	}
+	var steps int64
+	var seconds float64
 	for i := range res.Points {
-		summarise(&res.Points[i], outs[i*cfg.Runs:(i+1)*cfg.Runs])
+		pred := res.Points[i]
+		sim := &simulator{d: d, eta: pred.Eta, b: cfg.B, lo: ls.A, hi: ls.B, start: start, maxSteps: cfg.MaxSteps,
+			sampling: cfg.Sampling, dynamics: cfg.Dynamics, prof: prof,
+			dGLD:       pred.Eta * ls.LStar * ls.HStar / float64(cfg.B),
+			sigmaScale: float64(d.N-cfg.B) / (float64(cfg.B) * float64(d.N-1))}
+		spec := run.Spec{Experiment: Experiment + "-point", CodeVersion: CodeVersion, Seed: cfg.Seed, Backend: "native",
+			Config: struct {
+				Config Config `json:"config"`
+				Index  int    `json:"index"`
+			}{cfg, i}}
+		r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Point, error) {
+			outs := make([]outcome, cfg.Runs)
+			var done atomic.Int64
+			note := func() string {
+				return fmt.Sprintf("β = %g (%d of %d), %.3g steps", pred.Beta, i+1, len(res.Points), float64(done.Load()))
+			}
+			err := run.Parallel(ctx, cfg.Runs, cfg.Workers, env.Progress, note, func(ctx context.Context, r int) error {
+				outs[r] = sim.run(cfg.Seed, uint64(i)<<40|uint64(r))
+				done.Add(outs[r].Steps)
+				return ctx.Err()
+			})
+			p := pred
+			summarise(&p, outs)
+			return p, err
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		res.Points[i] = r.Result
+		if !r.FromCache {
+			steps += r.Result.Steps
+			seconds += r.WallSeconds
+		}
+	}
+	if seconds > 0 {
+		res.StepsPerSec = float64(steps) / seconds
 	}
 	// Slopes.
 	var xs, ys, ws []float64

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
-	"time"
 )
 
 // Sampling schemes of the mini-batches.
@@ -298,5 +297,3 @@ func (s *simulator) runGLD(r *fastRNG) outcome {
 	}
 	return s.finish(s.maxSteps, th[0], false)
 }
-
-func nowSeconds() float64 { return float64(time.Now().UnixNano()) * 1e-9 }
