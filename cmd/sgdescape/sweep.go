@@ -57,26 +57,62 @@ func (tableCommands) Experiments() []string {
 // Check parses args with the command's own flags and stops before it runs:
 // "-help" at the end makes the flag package return flag.ErrHelp once every
 // earlier flag has parsed, so unknown flags and values that do not parse
-// come back as the command's own errors.
-func (tableCommands) Check(experiment string, args []string) error {
+// come back as the command's own errors. The help text itself is cut short
+// (stopWriter), which keeps a check at a few microseconds.
+func (tableCommands) Check(experiment string, args []string) (err error) {
 	cmd, ok := commands[experiment]
 	if !ok || notSweepable[experiment] {
 		return fmt.Errorf("unknown experiment %q", experiment)
 	}
 	probe := append(append(make([]string, 0, len(args)+1), args...), "-help")
-	err := cmd.run(probe, io.Discard, io.Discard)
+	w := &stopWriter{}
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errStopWriter {
+				panic(r)
+			}
+			err = nil // the help text started: every flag before -help parsed
+			if m := strings.TrimSpace(w.first); isFlagError(m) {
+				err = flagError(experiment, m)
+			}
+		}
+	}()
+	err = cmd.run(probe, io.Discard, w)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return nil
 	case err == nil:
 		return fmt.Errorf("command %q does not stop at -help, so its flags cannot be checked; it cannot be swept", experiment)
 	}
-	msg := err.Error()
+	return flagError(experiment, err.Error())
+}
+
+func isFlagError(m string) bool {
+	for _, p := range []string{"flag provided but not defined", "invalid ", "bad flag syntax", "flag needs an argument"} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func flagError(experiment, msg string) error {
 	if strings.Contains(msg, "provided but not defined") {
 		name := msg[strings.LastIndex(msg, "-")+1:]
 		return fmt.Errorf("%s has no flag -%s (see sgdescape %s -h)", experiment, name, experiment)
 	}
 	return errors.New(msg)
+}
+
+// stopWriter records the first write and stops the writer's caller by
+// panicking with errStopWriter (recovered in Check).
+type stopWriter struct{ first string }
+
+var errStopWriter = errors.New("stop")
+
+func (w *stopWriter) Write(p []byte) (int, error) {
+	w.first = string(p)
+	panic(errStopWriter)
 }
 
 const sweepUsage = `usage: sgdescape sweep <plan|run|submit|status|collect> SPEC [flags]

@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Commands is what a sweep needs to know about the experiments it runs. The
@@ -140,9 +143,30 @@ func NewPlan(s *Spec, cmds Commands, maxTasks int) (*Plan, error) {
 	}
 	p.Tasks = tasks
 	if len(s.Axes) > 1 {
-		for _, t := range tasks {
-			if err := cmds.Check(s.Experiment, p.Args(t)); err != nil {
-				return nil, errf(fmt.Sprintf("task %d (%s)", t.Index, ParamString(t.Params)), "%v", err)
+		// Which flags exist may depend on another flag's value (fpt's
+		// -model), so every combination is checked, on every core.
+		workers := runtime.GOMAXPROCS(0)
+		var wg sync.WaitGroup
+		var failed atomic.Bool
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(tasks) && !failed.Load(); i += workers {
+					if err := cmds.Check(s.Experiment, p.Args(tasks[i])); err != nil {
+
+						failed.Store(true)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if failed.Load() { // report the first failing task, deterministically
+			for _, t := range tasks {
+				if err := cmds.Check(s.Experiment, p.Args(t)); err != nil {
+					return nil, errf(fmt.Sprintf("task %d (%s)", t.Index, ParamString(t.Params)), "%v", err)
+				}
 			}
 		}
 	}

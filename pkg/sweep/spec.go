@@ -377,6 +377,9 @@ func canonicalNumber(lit, field string) (string, error) {
 	if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
 		return strconv.FormatInt(i, 10), nil
 	}
+	if u, err := strconv.ParseUint(lit, 10, 64); err == nil { // a large seed
+		return strconv.FormatUint(u, 10), nil
+	}
 	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return "", errf(field, "number %s is out of range", lit)
