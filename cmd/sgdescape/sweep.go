@@ -671,7 +671,11 @@ func sweepSubmit(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "submitted job %s: %s of %s\nscript %s; logs in %s\nfollow with: sgdescape sweep status %s\n",
 		id, what, spec, scriptPath, b.LogDir, spec)
 	if *wait && runErr != nil {
-		return fmt.Errorf("job %s finished with failures (%s); see sgdescape sweep status %s", id, strings.TrimSpace(se.String()), spec)
+		why := strings.ReplaceAll(strings.TrimSpace(se.String()), "\n", " ")
+		if why == "" {
+			why = "sbatch --wait: " + runErr.Error()
+		}
+		return fmt.Errorf("job %s finished with failures (%s); see sgdescape sweep status %s", id, why, spec)
 	}
 	return nil
 }
