@@ -450,18 +450,28 @@ func (s *Spec) ResultsDir(dir string) (string, error) {
 	return filepath.Abs(dir)
 }
 
-// JSON writes the specification back as JSON (axes in their order), with
-// the results directory set to results; `sweep submit` stores this snapshot
+// JSON writes the specification as JSON (axes in their order), with the
+// results directory set to results (left out when empty); `sweep submit` stores this snapshot
 // so that editing the spec file cannot change what a running job's indices mean.
 func (s *Spec) JSON(results string) []byte {
 	var b bytes.Buffer
 	str := func(v string) string { q, _ := json.Marshal(v); return string(q) }
+	// val writes numbers and booleans bare when that reads back as the same flag text.
+	val := func(v string) string {
+		if v == "true" || v == "false" {
+			return v
+		}
+		if c, err := canonicalNumber(v, ""); err == nil && c == v && json.Valid([]byte(v)) {
+			return v
+		}
+		return str(v)
+	}
 	fmt.Fprintf(&b, "{\n  \"experiment\": %s,\n  \"base\": {", str(s.Experiment))
 	for i, p := range s.Base {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		fmt.Fprintf(&b, "\n    %s: %s", str(p.Name), str(p.Value))
+		fmt.Fprintf(&b, "\n    %s: %s", str(p.Name), val(p.Value))
 	}
 	b.WriteString("\n  },\n  \"axes\": {")
 	for i, a := range s.Axes {
@@ -473,7 +483,7 @@ func (s *Spec) JSON(results string) []byte {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(str(v))
+			b.WriteString(val(v))
 		}
 		b.WriteString("]")
 	}
@@ -481,7 +491,13 @@ func (s *Spec) JSON(results string) []byte {
 	if s.MaxTasks > 0 {
 		fmt.Fprintf(&b, "  \"max_tasks\": %d,\n", s.MaxTasks)
 	}
-	sl, _ := json.Marshal(s.Slurm)
-	fmt.Fprintf(&b, "  \"slurm\": %s,\n  \"results\": %s\n}\n", sl, str(results))
+	if sl, _ := json.Marshal(s.Slurm); string(sl) != "{}" {
+		fmt.Fprintf(&b, "  \"slurm\": %s,\n", sl)
+	}
+	if results != "" {
+		fmt.Fprintf(&b, "  \"results\": %s,\n", str(results))
+	}
+	b.Truncate(b.Len() - 2) // the last ",\n"
+	b.WriteString("\n}\n")
 	return b.Bytes()
 }

@@ -468,3 +468,26 @@ func mustPlanB(b *testing.B, spec string) *Plan {
 	}
 	return p
 }
+
+func TestSpecJSONRoundTrip(t *testing.T) {
+	s, err := Parse([]byte(`{"experiment": "fpt", "base": {"c": "1.5,2", "P": 5, "flag": true, "widths": "10"}, "axes": {"eta": [0.05, 1e-1], "model": ["linreg"]}, "slurm": {"time": "01:00:00"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.JSON("")
+	if !bytes.Contains(b, []byte(`"P": 5`)) || !bytes.Contains(b, []byte(`"c": "1.5,2"`)) || !bytes.Contains(b, []byte(`"flag": true`)) ||
+		!bytes.Contains(b, []byte(`"eta": [0.05, 0.1]`)) || bytes.Contains(b, []byte(`"results"`)) {
+		t.Errorf("JSON:\n%s", b)
+	}
+	back, err := Parse(b)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if back.Hash != s.Hash || back.Slurm.Time != "01:00:00" {
+		t.Errorf("round trip changed the spec:\n%s", b)
+	}
+	empty := &Spec{Experiment: "theory"}
+	if _, err := Parse(empty.JSON("")); err != nil {
+		t.Errorf("%v\n%s", err, empty.JSON(""))
+	}
+}

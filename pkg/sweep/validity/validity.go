@@ -8,11 +8,13 @@ package validity
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/color"
 	"math"
 	"sort"
 	"strconv"
 
+	"github.com/janpfeifer/gonb/gonbui"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/palette/moreland"
@@ -287,4 +289,52 @@ func (m *Map) PNG(title string, width, height float64) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// Show displays a map (PNG) with its caption in a GoNB notebook and waits
+// until the kernel has received both (a cell's program that exits right
+// after displaying can otherwise lose its output); outside a notebook it
+// prints the caption and the size of the image.
+func Show(png []byte, caption string) {
+	if !gonbui.IsNotebook {
+		fmt.Printf("[map: %d bytes of PNG]\n%s\n", len(png), caption)
+		return
+	}
+	gonbui.DisplayPNG(png)
+	gonbui.DisplayHTML(`<p style="font-size:90%"><i>` + html.EscapeString(caption) + `</i></p>`)
+	gonbui.Sync()
+}
+
+// Flush waits until the notebook kernel has received everything displayed so far.
+func Flush() {
+	if gonbui.IsNotebook {
+		gonbui.Sync()
+	}
+}
+
+// Furthest lists the k grid points furthest from the theory (largest
+// |log ratio|) as "eta=1, B=16: 0.49 [0.47, 0.52]".
+func (m *Map) Furthest(k int) []string {
+	type pt struct {
+		i, j int
+		d    float64
+	}
+	var pts []pt
+	for j := range m.Y {
+		for i := range m.X {
+			if r := m.Ratio[j][i]; !math.IsNaN(r) {
+				pts = append(pts, pt{i, j, math.Abs(math.Log(r))})
+			}
+		}
+	}
+	sort.SliceStable(pts, func(a, b int) bool { return pts[a].d > pts[b].d })
+	var out []string
+	for _, p := range pts[:min(k, len(pts))] {
+		where := fmt.Sprintf("%s=%g", m.XName, m.X[p.i])
+		if m.YName != "" {
+			where += fmt.Sprintf(", %s=%g", m.YName, m.Y[p.j])
+		}
+		out = append(out, where+": "+m.Cell(p.i, p.j))
+	}
+	return out
 }

@@ -60,6 +60,9 @@ func TestMap(t *testing.T) {
 	if meas, in := m.Counts(); meas != 4 || in != 3 {
 		t.Errorf("counts %d %d", meas, in)
 	}
+	if f := m.Furthest(2); len(f) != 2 || f[0] != "eta=0.1, B=2: 0.71 [0.67, 0.76]" || f[1] != "eta=0.4, B=2: 1.08 [?, 1.17]" {
+		t.Errorf("furthest %q", f)
+	}
 	b, err := m.PNG("test", 0, 0)
 	if err != nil {
 		t.Fatal(err)
