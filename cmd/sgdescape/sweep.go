@@ -255,11 +255,12 @@ func sweepPlan(args []string, stdout, stderr io.Writer) error {
 	p := l.plan
 	if *asJSON {
 		type task struct {
-			Index  int               `json:"index"`
-			Params map[string]string `json:"params"`
-			Args   []string          `json:"args"`
-			Key    string            `json:"key"`
-			State  string            `json:"state"`
+			Index    int               `json:"index"`
+			Params   map[string]string `json:"params"`
+			Args     []string          `json:"args"`
+			Key      string            `json:"key"`
+			State    string            `json:"state"`
+			CacheKey string            `json:"cache_key,omitempty"`
 		}
 		out := struct {
 			Experiment string `json:"experiment"`
@@ -272,7 +273,10 @@ func sweepPlan(args []string, stdout, stderr io.Writer) error {
 			for _, q := range t.Params {
 				m[q.Name] = q.Value
 			}
-			out.Tasks[i] = task{t.Index, m, p.Args(t), t.Key, states[i]}
+			out.Tasks[i] = task{t.Index, m, p.Args(t), t.Key, states[i], ""}
+			if states[i] == sweep.Done {
+				out.Tasks[i].CacheKey = l.store.CacheKey(t.Key)
+			}
 		}
 		return writeJSON(stdout, out)
 	}
@@ -286,13 +290,19 @@ func sweepPlan(args []string, stdout, stderr io.Writer) error {
 	for _, a := range p.Spec.Axes {
 		fmt.Fprintf(tw, "\t%s", a.Name)
 	}
-	fmt.Fprintln(tw, "\tkey\tstate")
+	fmt.Fprintln(tw, "\ttask key\tstate\tresult's cache key")
 	for i, t := range p.Tasks {
 		fmt.Fprintf(tw, "%d", t.Index)
 		for _, q := range t.Params {
 			fmt.Fprintf(tw, "\t%s", q.Value)
 		}
-		fmt.Fprintf(tw, "\t%s\t%s\n", t.Key, states[i])
+		ck := "-"
+		if states[i] == sweep.Done {
+			if ck = l.store.CacheKey(t.Key); ck == "" {
+				ck = "(none: uncached command)"
+			}
+		}
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\n", t.Key, states[i], ck)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -430,7 +440,8 @@ func runOne(l *loaded, idx int, force bool, stdout, stderr io.Writer) error {
 	go func() {
 		select {
 		case s := <-sig:
-			finish(sweep.Failed, 128+int(s.(syscall.Signal)), fmt.Sprintf("terminated by %v (time limit, scancel, preemption or Ctrl-C); rerun it", s), nil)
+			name := map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[s]
+			finish(sweep.Failed, 128+int(s.(syscall.Signal)), fmt.Sprintf("stopped by %s (Slurm time limit, scancel, preemption or Ctrl-C); rerun it", name), nil)
 			fmt.Fprintln(stderr, "sgdescape sweep run:", final)
 			os.Exit(128 + int(s.(syscall.Signal)))
 		case <-done:

@@ -115,6 +115,7 @@ func TestSweepSameCacheEntry(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run -index 0: %d %s %s", code, out, errs)
 	}
+	_, planOut, _ := call("sweep", "plan", spec)
 	code, plain, _ := call("stationary", "-samples", "300", "-boot", "10", "-N", "500", "-eta", "0.1", "-B", "2", "-json")
 	if code != 0 {
 		t.Fatal(plain)
@@ -129,6 +130,9 @@ func TestSweepSameCacheEntry(t *testing.T) {
 	json.Unmarshal([]byte(plain), &p)
 	if !p.Provenance.FromCache {
 		t.Error("the plain command did not find the sweep's cache entry")
+	}
+	if !strings.Contains(planOut, p.Provenance.CacheKey) {
+		t.Errorf("plan does not show the cache key %s:\n%s", p.Provenance.CacheKey, planOut)
 	}
 	call("sweep", "collect", spec)
 	fr := readTable(t, filepath.Join(dir, "st.results", "table.csv"))

@@ -170,6 +170,26 @@ func (s Store) States(p *Plan) ([]string, error) {
 	return out, nil
 }
 
+// CacheKey returns the experiment's own cache key recorded in a done task's
+// result (its provenance.cache_key), "" when there is none.
+func (s Store) CacheKey(key string) string {
+	b, err := os.ReadFile(s.recordPath(key))
+	if err != nil {
+		return ""
+	}
+	const tag = `"cache_key":"`
+	i := bytes.LastIndex(b, []byte(tag))
+	if i < 0 {
+		return ""
+	}
+	rest := b[i+len(tag):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
 // Todo lists the indices of tasks without a done record (missing or failed);
 // with onlyMissing, failed tasks are left out.
 func Todo(states []string, onlyMissing bool) []int {
