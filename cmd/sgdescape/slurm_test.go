@@ -29,6 +29,7 @@ type cluster struct {
 // a resubmission runs only that task; the collected table equals that of
 // `sweep run -all` run locally with its own cache.
 func TestSlurmSweep(t *testing.T) {
+	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin") // the daemons live there on Debian
 	for _, bin := range []string{"slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "munged", "mungekey"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("Slurm test skipped: %s is not installed (Debian: apt-get install slurmctld slurmd slurm-client munge; `make test` installs them when run as root)", bin)
@@ -280,8 +281,17 @@ func startCluster(t *testing.T, dir string) *cluster {
 	return c
 }
 
-// stop stops the daemons by PID: TERM, then KILL after 5 s.
+// stop cancels what is left in this cluster's queue (only this test's
+// cluster: SLURM_CONF names it), then stops the daemons by PID: TERM, then
+// KILL after 5 s.
 func (c *cluster) stop() {
+	if len(c.procs) == 3 {
+		cmd := exec.Command("scancel", "--quiet", "--user=root")
+		cmd.Env = append(os.Environ(), c.env...)
+		if cmd.Run() == nil {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		p := c.procs[i]
 		if p.Process == nil || p.ProcessState != nil {
