@@ -48,14 +48,22 @@ check-tools:
 
 # System packages: Chromium (the report check renders MathJax headless),
 # Fashion-MNIST (Debian's dataset-fashion-mnist) and OpenBLAS/LAPACKE (fast
-# dense spectra). Installed with apt-get when run as root.
+# dense spectra). Installed with apt-get when run as root. Slurm and munge
+# (the real single-node Slurm of the sweep test) only when root on Debian;
+# elsewhere that test is skipped with a message.
 apt: $(TOOLS)/apt.stamp
-$(TOOLS)/apt.stamp:
+$(TOOLS)/apt.stamp: Makefile
 	@mkdir -p $(TOOLS)
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
 	 [ -e /usr/include/lapacke.h ] || missing="$$missing liblapacke-dev"; \
 	 ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
+	 slurm=""; for p in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do \
+	   command -v $${p%%:*} >/dev/null || PATH="$$PATH:/usr/sbin:/sbin" command -v $${p%%:*} >/dev/null || slurm="$$slurm $${p##*:}"; done; \
+	 if [ -n "$$slurm" ]; then \
+	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing="$$missing$$slurm"; \
+	   else echo "note: Slurm is not installed ($$slurm); the real-Slurm sweep test will be skipped"; fi; \
+	 fi; \
 	 if [ -n "$$missing" ]; then \
 	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	     echo "==> apt-get install$$missing"; \
