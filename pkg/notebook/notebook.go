@@ -182,30 +182,12 @@ func Markdown(md string) {
 
 // Table shows an HTML table with a caption.
 func Table(caption string, header []string, rows [][]string) {
-	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse;font-size:90%">`)
-	if caption != "" {
-		b.WriteString("<caption style=\"caption-side:top;text-align:left\"><b>" + html.EscapeString(caption) + "</b></caption>")
-	}
-	b.WriteString("<thead><tr>")
-	for _, h := range header {
-		b.WriteString(`<th style="border-bottom:1px solid #888;padding:2px 8px;text-align:left">` + html.EscapeString(h) + "</th>")
-	}
-	b.WriteString("</tr></thead><tbody>")
-	for _, r := range rows {
-		b.WriteString("<tr>")
-		for _, c := range r {
-			b.WriteString(`<td style="padding:2px 8px">` + html.EscapeString(c) + "</td>")
-		}
-		b.WriteString("</tr>")
-	}
-	b.WriteString("</tbody></table>")
 	var plain strings.Builder
 	plain.WriteString(caption + "\n" + strings.Join(header, " | ") + "\n")
 	for _, r := range rows {
 		plain.WriteString(strings.Join(r, " | ") + "\n")
 	}
-	display(b.String(), plain.String())
+	display(TableHTML(caption, header, rows), plain.String())
 }
 
 // Progress returns a run.Progress that keeps one live line updated in the
