@@ -152,15 +152,17 @@ func display(htmlText, plain string) {
 	}
 }
 
-// Show renders a figure inline (PNG). A figure that cannot be drawn, for
-// example because of non-finite data, ends the cell with the reason.
+// Show renders a figure inline: a PNG at 144 dots per inch shown at its true
+// size (FigureHTML), sharp and no larger than the figure's Width × Height
+// plus its legend. A figure that cannot be drawn, for example because of
+// non-finite data, ends the cell with the reason.
 func Show(f plot.Figure) {
-	png, err := f.PNG()
+	img, err := FigureHTML(f)
 	Check(err)
 	if gonbui.IsNotebook {
-		gonbui.DisplayPNG(png)
+		gonbui.DisplayHTML(img)
 	} else {
-		fmt.Printf("[figure %q: %d bytes of PNG]\n", f.Title, len(png))
+		fmt.Printf("[figure %q: %d bytes of HTML]\n", f.Title, len(img))
 	}
 }
 

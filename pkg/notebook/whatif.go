@@ -1,9 +1,11 @@
 package notebook
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"html"
+	pngpkg "image/png"
 	"math"
 	"os"
 	"runtime/debug"
@@ -279,7 +281,13 @@ func FigureHTML(f plot.Figure) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return `<img style="max-width:100%" alt="` + html.EscapeString(f.Title) + `" src="data:image/png;base64,` +
+	// The PNG has 144 dots per inch (plot.Figure.PNG); shown at 96 CSS pixels
+	// per inch it has its true size, as Show's figures have in exported reports.
+	width := ""
+	if cfg, err := pngpkg.DecodeConfig(bytes.NewReader(png)); err == nil {
+		width = fmt.Sprintf(` width="%d"`, cfg.Width*2/3)
+	}
+	return `<img style="max-width:100%"` + width + ` alt="` + html.EscapeString(f.Title) + `" src="data:image/png;base64,` +
 		base64.StdEncoding.EncodeToString(png) + `"/>`, nil
 }
 

@@ -223,6 +223,25 @@ func useFonts(p *gplot.Plot) {
 	}
 }
 
+// fitLabels shrinks an axis label that is longer than its axis (down to 7 pt):
+// gonum/plot would otherwise squeeze the data area until the label fits,
+// leaving a figure with a wide empty band above the axes.
+func fitLabels(p *gplot.Plot, width, height vg.Length) {
+	for _, l := range []struct {
+		sty   *text.Style
+		txt   string
+		avail vg.Length
+	}{{&p.Y.Label.TextStyle, p.Y.Label.Text, height - vg.Inch}, {&p.X.Label.TextStyle, p.X.Label.Text, width - vg.Inch}} {
+		if l.txt == "" || l.avail <= 0 {
+			continue
+		}
+		w, _, _ := textHandler.Box(l.txt, l.sty.Font)
+		if w > l.avail {
+			l.sty.Font.Size = max(vg.Points(7), l.sty.Font.Size*l.avail/w)
+		}
+	}
+}
+
 // legendGap separates the axes from the legend drawn to their right.
 const legendGap = 8 // points
 
@@ -238,15 +257,37 @@ func legendWidth(l *gplot.Legend, height vg.Length) vg.Length {
 
 // drawWithLegend draws p on the left of c and the legend in the strip of
 // width legendW on its right, aligned with the top (or bottom) of the axes.
+//
+// It also draws the axis labels itself, centred on the data area: gonum/plot
+// reserves room for a label as if it sat at the arithmetic middle of the axis
+// range, which on a logarithmic axis is near its top (or right) end, and so
+// squeezes the data area and leaves an empty band above (or beside) it.
 func drawWithLegend(p *gplot.Plot, l *gplot.Legend, c draw.Canvas, legendW vg.Length) {
+	xl, yl := p.X.Label, p.Y.Label
+	p.X.Label.Text, p.Y.Label.Text = "", ""
+	var left, bottom vg.Length
+	if yl.Text != "" {
+		left = yl.TextStyle.FontExtents().Descent + yl.TextStyle.Height(yl.Text) + yl.Padding
+	}
+	if xl.Text != "" {
+		bottom = xl.TextStyle.Height(xl.Text) + xl.Padding
+	}
+	plotC := draw.Crop(c, left, -legendW, bottom, 0)
+	p.Draw(plotC)
+	data := p.DataCanvas(plotC)
+	if yl.Text != "" {
+		sty := yl.TextStyle
+		sty.Rotation += math.Pi / 2
+		x := c.Min.X + yl.TextStyle.Height(yl.Text) - yl.TextStyle.FontExtents().Descent
+		c.FillText(sty, vg.Point{X: x, Y: data.Center().Y}, yl.Text)
+	}
+	if xl.Text != "" {
+		c.FillText(xl.TextStyle, vg.Point{X: data.Center().X, Y: c.Min.Y + xl.TextStyle.FontExtents().Descent}, xl.Text)
+	}
 	if legendW == 0 {
-		p.Draw(c)
 		return
 	}
-	plotC := draw.Crop(c, 0, -legendW, 0, 0)
-	p.Draw(plotC)
 	// The strip shares the axes' vertical extent: below the title, above the x axis.
-	data := p.DataCanvas(plotC)
 	strip := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
 		Min: vg.Point{X: c.Max.X - legendW + vg.Points(legendGap), Y: data.Min.Y},
 		Max: vg.Point{X: c.Max.X - vg.Points(legendGap), Y: data.Max.Y},
@@ -280,6 +321,7 @@ func (f Figure) render(format string) (out []byte, err error) {
 		h = 4
 	}
 	width, height := vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch
+	fitLabels(p, width, height)
 	legend := p.Legend
 	p.Legend = gplot.NewLegend() // drawn by drawWithLegend, outside the axes
 	legendW := legendWidth(&legend, height)
@@ -310,7 +352,8 @@ func (f Figure) SVG() ([]byte, error) { return f.render("svg") }
 // LogTicks labels 1, 2 and 5 times powers of ten when the axis spans at most
 // three decades (so that short log axes such as c ∈ [1.2, 6] carry labels),
 // every power of ten up to ten decades, and every k-th power of ten beyond,
-// keeping at most about eight labels.
+// keeping at most about eight labels (beyond 40 decades only the labelled
+// powers get a tick).
 type LogTicks struct{}
 
 // Ticks implements gonum/plot's Ticker.
@@ -361,6 +404,8 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 			t := gplot.Tick{Value: v}
 			if math.Mod(e, step) == 0 {
 				t.Label = label(v)
+			} else if decades > 40 {
+				continue // unlabelled ticks at every decade of a huge range merge into a solid bar
 			}
 			ticks = append(ticks, t)
 		}

@@ -211,3 +211,22 @@ func TestLegendIsOutsideTheAxes(t *testing.T) {
 		}
 	}
 }
+
+func TestLongAxisLabelsShrinkToFit(t *testing.T) {
+	f := Figure{YLabel: strings.Repeat("escape rate κ (per unit t = η·steps) ", 3), XLabel: "x",
+		Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 2}}}}
+	p, err := f.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := 3 * vg.Inch
+	xSize := p.X.Label.TextStyle.Font.Size
+	fitLabels(p, 6*vg.Inch, h)
+	w, _, _ := textHandler.Box(p.Y.Label.Text, p.Y.Label.TextStyle.Font)
+	if size := p.Y.Label.TextStyle.Font.Size; w > h-vg.Inch && size > vg.Points(7) {
+		t.Errorf("y label %v wide at %v on a %v axis", w, size, h)
+	}
+	if got := p.X.Label.TextStyle.Font.Size; got != xSize {
+		t.Errorf("a short x label was resized from %v to %v", xSize, got)
+	}
+}
