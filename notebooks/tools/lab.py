@@ -125,6 +125,8 @@ def start(notebook_dir: Path, log: Path, port: int = 0, kernel: str = "gonb", ti
     wait until it answers and knows `kernel`. Raises LabError naming the cause."""
     if not JUPYTER.exists():
         raise LabError(f"JupyterLab is not installed ({JUPYTER} missing): run `make setup`")
+    if not 0 <= port <= 65535:
+        raise LabError(f"JupyterLab cannot start: {port} is not a TCP port (use 1–65535, or 0 for a free one)")
     if port == 0:
         port = free_port()
     elif port_taken(port):
@@ -166,6 +168,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     ap.add_argument("--notebook-dir", default=str(ROOT / "notebooks"))
     args = ap.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        print(f"lab: port {args.port} is not a TCP port; use 1–65535, or 0 for a free one (make lab LAB_PORT=0)", file=sys.stderr)
+        return 2
     if not JUPYTER.exists():
         print(f"lab: JupyterLab is not installed ({JUPYTER} missing): run `make setup`", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import socket
 import sys
 import tempfile
@@ -198,3 +199,12 @@ def test_allow_root_only_for_root(monkeypatch):
     assert "--allow-root" in lab.command(8888, None, False, NOTEBOOKS)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert "--allow-root" not in lab.command(8888, None, False, NOTEBOOKS)
+
+
+def test_bad_port_is_reported(tmp_path):
+    for port in (-1, 70000):
+        with pytest.raises(lab.LabError, match="not a TCP port"):
+            lab.start(NOTEBOOKS, tmp_path / "lab.log", port=port)
+    proc = subprocess.run([sys.executable, lab.__file__, "--port", "-5", "--no-browser"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "not a TCP port" in proc.stderr and "Traceback" not in proc.stderr
