@@ -192,6 +192,8 @@ func (f Figure) build() (*gplot.Plot, error) {
 	p.Legend.Top = !f.LegendBottom
 	p.Legend.Left = true // icons first, text after; the legend sits right of the axes (render)
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.Padding = vg.Points(2)     // entries apart, so that sub- and superscripts do not touch
+	p.Legend.YPosition = draw.PosCenter // each symbol level with the middle of its text
 	if f.XMin != 0 {
 		p.X.Min = f.XMin
 	}
