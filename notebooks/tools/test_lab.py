@@ -173,6 +173,11 @@ def test_theory_notebook_runs_and_slider_redraws(server):
             shot(page, "03_slider_moved.png")
             assert figure.get_attribute("src") != before_src, "moving the B/η slider did not redraw the figure"
             assert label.inner_text() != before_label, f"the slider's value label still reads {before_label}"
+            # The first-run nags (Jupyter news, update check) are off in the project's settings:
+            # by now, minutes after start-up, they would have shown up.
+            toasts = [t for t in page.locator(".Toastify__toast").all_text_contents()
+                      if any(w in t.lower() for w in ("news", "update", "upgrade"))]
+            assert not toasts, f"JupyterLab showed a nag: {toasts[0][:200]}"
         finally:
             browser.close()
     assert (NOTEBOOKS / "00_theory.ipynb").read_bytes() == before, "running the notebook in JupyterLab changed 00_theory.ipynb"
