@@ -100,6 +100,12 @@ func (h fallbackHandler) runs(line string, fnt font.Font) []run {
 	var out []run
 	for len(line) > 0 {
 		r, size := utf8.DecodeRuneInString(line)
+		if n := len(out); r == ' ' && n > 0 && hasGlyph(out[n-1].face, r) {
+			// A space ends the run before it: SVG drops a text element's leading space.
+			out[n-1].text += " "
+			line = line[size:]
+			continue
+		}
 		pick := 0
 		for i, f := range faces {
 			if hasGlyph(f, r) {

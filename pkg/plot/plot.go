@@ -334,7 +334,8 @@ func (f Figure) render(format string) (out []byte, err error) {
 		drawWithLegend(p, &legend, draw.New(c), legendW)
 		wt = c
 	} else {
-		c := vgsvg.New(width+legendW, height)
+		// Fonts embedded, so that every glyph (𝒩, ˢ, …) shows without the fonts installed.
+		c := vgsvg.NewWith(vgsvg.UseWH(width+legendW, height), vgsvg.EmbedFonts(true))
 		drawWithLegend(p, &legend, draw.New(c), legendW)
 		wt = c
 	}

@@ -35,6 +35,9 @@ func TestRendersPNGAndSVG(t *testing.T) {
 	if err != nil || !strings.Contains(string(svg), "<svg") {
 		t.Errorf("not an SVG: %v", err)
 	}
+	if !strings.Contains(string(svg), "@font-face") {
+		t.Error("the SVG does not embed its fonts; a browser without DejaVu would substitute glyphs")
+	}
 }
 
 func TestRefusesBadData(t *testing.T) {
@@ -228,5 +231,16 @@ func TestLongAxisLabelsShrinkToFit(t *testing.T) {
 	}
 	if got := p.X.Label.TextStyle.Font.Size; got != xSize {
 		t.Errorf("a short x label was resized from %v to %v", xSize, got)
+	}
+}
+
+func TestFallbackRunsKeepSpacesInside(t *testing.T) {
+	runs := textHandler.runs("𝒩 (SGD) θˢ", font.From(sansFont, 12))
+	if len(runs) != 2 || runs[0].text != "𝒩 " || runs[1].text != "(SGD) θˢ" {
+		var got []string
+		for _, r := range runs {
+			got = append(got, r.text)
+		}
+		t.Errorf("runs = %q, want [\"𝒩 \" \"(SGD) θˢ\"]", got)
 	}
 }
