@@ -33,7 +33,7 @@ export GOFLAGS := -buildvcs=false $(if $(OPENBLAS),-tags=openblas)
 # The module proxy refuses GoNB's version list; resolve from the local module cache first.
 GOPROXY_LOCAL = file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)
 
-.PHONY: help setup check-tools apt venv gotools kernel mathjax data report run-notebooks test test-go test-notebooks test-runner lab bench fuzz clean
+.PHONY: help setup check-tools apt venv gotools kernel labconfig mathjax data report run-notebooks test test-go test-notebooks test-runner test-lab lab bench fuzz clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -48,14 +48,22 @@ check-tools:
 
 # System packages: Chromium (the report check renders MathJax headless),
 # Fashion-MNIST (Debian's dataset-fashion-mnist) and OpenBLAS/LAPACKE (fast
-# dense spectra). Installed with apt-get when run as root.
+# dense spectra). Installed with apt-get when run as root. Slurm and munge
+# (the real single-node Slurm of the sweep test) only when root on Debian;
+# elsewhere that test is skipped with a message.
 apt: $(TOOLS)/apt.stamp
-$(TOOLS)/apt.stamp:
+$(TOOLS)/apt.stamp: Makefile
 	@mkdir -p $(TOOLS)
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing="$$missing dataset-fashion-mnist"; \
 	 [ -e /usr/include/lapacke.h ] || missing="$$missing liblapacke-dev"; \
 	 ls /usr/lib/*/libopenblas.so >/dev/null 2>&1 || missing="$$missing libopenblas-dev"; \
+	 slurm=""; for p in slurmctld:slurmctld slurmd:slurmd sbatch:slurm-client munged:munge; do \
+	   command -v $${p%%:*} >/dev/null || PATH="$$PATH:/usr/sbin:/sbin" command -v $${p%%:*} >/dev/null || slurm="$$slurm $${p##*:}"; done; \
+	 if [ -n "$$slurm" ]; then \
+	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then missing="$$missing$$slurm"; \
+	   else echo "note: Slurm is not installed ($$slurm); the real-Slurm sweep test will be skipped"; fi; \
+	 fi; \
 	 if [ -n "$$missing" ]; then \
 	   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	     echo "==> apt-get install$$missing"; \
@@ -93,6 +101,15 @@ $(KERNELS)/gonb_raw/kernel.json: $(VENV)/.installed $(TOOLBIN)/gonb $(TOOLBIN)/g
 	@mkdir -p $(KERNELS)/gonb_raw
 	@$(PY) -c 'import json,sys; k=json.load(open(sys.argv[1])); k["argv"].append("--raw_error"); k["display_name"]="Go (gonb, raw errors)"; json.dump(k, open(sys.argv[2], "w"))' $(KERNELS)/gonb/kernel.json $@
 
+# The project's own JupyterLab settings, inside .venv: no news pop-up, no
+# update check, no extension manager (notebooks/tools/jupyter/).
+LABCONF := notebooks/tools/jupyter
+labconfig: $(VENV)/share/jupyter/lab/settings/overrides.json $(VENV)/etc/jupyter/jupyter_server_config.d/sgdescape.json
+$(VENV)/share/jupyter/lab/settings/overrides.json: $(LABCONF)/overrides.json $(VENV)/.installed
+	@mkdir -p $(@D) && cp $< $@
+$(VENV)/etc/jupyter/jupyter_server_config.d/sgdescape.json: $(LABCONF)/jupyter_server_config.json $(VENV)/.installed
+	@mkdir -p $(@D) && cp $< $@
+
 # MathJax 2.7 (the version nbconvert's templates configure), served from
 # reports/mathjax so that reports render equations offline.
 mathjax: $(REPORTS)/mathjax/MathJax.js
@@ -109,7 +126,7 @@ $(REPORTS)/mathjax/MathJax.js: $(TOOLS)/mathjax-$(MATHJAX_VERSION).tgz
 	   jax/input/TeX jax/output/CommonHTML jax/element fonts/HTML-CSS/TeX/woff localization/en $(ROOT)/$(REPORTS)/mathjax/
 	@rm -rf $(TOOLS)/mathjax
 
-setup: apt venv gotools kernel mathjax
+setup: apt venv gotools kernel labconfig mathjax
 
 # ---------------------------------------------------------------- data
 data: setup
@@ -126,7 +143,7 @@ run-notebooks:
 # ---------------------------------------------------------------- tests
 TEST_REPORTS := $(TOOLS)/test-reports
 test: setup data
-	@$(MAKE) --no-print-directory test-go test-notebooks test-runner
+	@$(MAKE) --no-print-directory test-go test-notebooks test-runner test-lab
 
 test-go:
 	@echo "==> gofmt, go vet ./..."
@@ -148,10 +165,17 @@ test-notebooks: mathjax
 
 test-runner:
 	@echo "==> runner and report checks (pytest)"
-	@SGDESCAPE_TEST_REPORTS=$(TEST_REPORTS) $(PY) -m pytest -q notebooks/tools
+	@SGDESCAPE_TEST_REPORTS=$(TEST_REPORTS) $(PY) -m pytest -q notebooks/tools --ignore=notebooks/tools/test_lab.py
 
+# JupyterLab in a real Chromium (Playwright): screenshots in .tools/test-reports/lab/.
+test-lab:
+	@echo "==> JupyterLab in Chromium: run 00_theory, move a what-if slider (screenshots in $(TEST_REPORTS)/lab)"
+	@SGDESCAPE_LAB_SHOTS=$(TEST_REPORTS)/lab $(PY) -m pytest -q notebooks/tools/test_lab.py
+
+# --allow-root only when run as root; LAB_PORT=0 picks a free port.
+LAB_PORT ?= 8888
 lab: setup data
-	@$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	@$(PY) notebooks/tools/lab.py --port $(LAB_PORT)
 
 bench:
 	@go test -run '^$$' -bench . -benchtime 3x ./...

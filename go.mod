@@ -3,6 +3,7 @@ module github.com/sgdescape/sgdescape
 go 1.26
 
 require (
+	codeberg.org/go-fonts/dejavu v0.4.0
 	github.com/gomlx/gomlx v0.26.0
 	github.com/janpfeifer/gonb v0.11.1
 	golang.org/x/exp v0.0.0-20250819193227-8b4c13bb791b

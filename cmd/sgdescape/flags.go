@@ -278,3 +278,14 @@ func positive(fs *flag.FlagSet, names ...string) error {
 	}
 	return nil
 }
+
+// optFloatList is floatList with an optional default: def "" leaves the
+// list nil (the command then picks its own default).
+func optFloatList(fs *flag.FlagSet, name, def, usage string) *[]float64 {
+	if def != "" {
+		return floatList(fs, name, def, usage)
+	}
+	l := &floatListValue{}
+	fs.Var(l, name, usage)
+	return &l.vals
+}

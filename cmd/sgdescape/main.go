@@ -5,8 +5,11 @@
 //
 //	sgdescape <command> [flags]
 //
-// Every command takes -json to print its result as one JSON object with a
-// "provenance" member (configuration, seed, backend, git revision, wall time).
+// Every command takes -json to print {"result": …, "provenance": …}: the
+// experiment's result and one run.Envelope (experiment, code version,
+// configuration, seed, backend, plugin, git revision, wall time, cache key,
+// from-cache). Flag defaults come from the paper's presets at -scale quick
+// (the notebooks' quick configuration) or -scale paper.
 // Bad input gives a one-line error and a non-zero exit status.
 package main
 

@@ -20,10 +20,14 @@ func TestTheoryJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var got map[string]any
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	var env struct {
+		Result     map[string]any `json:"result"`
+		Provenance map[string]any `json:"provenance"`
+	}
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		t.Fatal(err)
 	}
+	got := env.Result
 	want := map[string]float64{
 		"phi": 11, "n_c": 22, "exponent": 6,
 		"kappa_powerlaw":  1 / (128 * math.Pi),
@@ -35,8 +39,10 @@ func TestTheoryJSON(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
-	if _, ok := got["provenance"]; !ok {
-		t.Error("no provenance")
+	for _, k := range []string{"config", "git_revision", "wall_seconds", "cache_key"} {
+		if _, ok := env.Provenance[k]; !ok {
+			t.Errorf("no %s in the provenance", k)
+		}
 	}
 }
 
@@ -95,5 +101,61 @@ func TestDataStatusExitCode(t *testing.T) {
 	code, out, errs := call("data", "-dir", dir, "-sets", "mnist", "-json")
 	if code == 0 || !strings.Contains(out, `"usable": false`) || !strings.Contains(errs, "make data") {
 		t.Errorf("missing mnist: exit %d, %s %s", code, out, errs)
+	}
+}
+
+// Every experiment command prints the same envelope with -json.
+func TestEveryCommandHasTheSameEnvelope(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	for _, args := range [][]string{
+		{"theory", "-json"},
+		{"stationary", "-N", "200", "-samples", "400", "-every", "5", "-boot", "0", "-bins", "5", "-json"},
+		{"fpt", "-N", "200", "-runs", "4", "-c", "1.2,1.5", "-maxsteps", "20000", "-boot", "10", "-json"},
+	} {
+		code, out, errs := call(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if len(got) != 2 || got["result"] == nil || got["provenance"] == nil {
+			t.Errorf("%v: top-level keys %v", args, keys(got))
+		}
+		var prov map[string]any
+		json.Unmarshal(got["provenance"], &prov)
+		for _, k := range []string{"experiment", "code_version", "config", "seed", "backend", "plugin", "git_revision", "wall_seconds", "cache_key", "from_cache"} {
+			if _, ok := prov[k]; !ok {
+				t.Errorf("%v: provenance lacks %s", args, k)
+			}
+		}
+	}
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Flag defaults come from the presets at the chosen scale.
+func TestDefaultsComeFromPresets(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"decoupling", "-h"}, "default 0,20,100"},
+		{[]string{"decoupling", "-scale", "paper", "-h"}, "default 0,50,500"},
+		{[]string{"noise", "-scale=paper", "-h"}, "default 2000,2000,2000"},
+		{[]string{"spectrum", "-scale", "paper", "-h"}, "(default 2750)"},
+		{[]string{"fpt", "-model", "mlp", "-h"}, "default 2.5,3,4,5,6"},
+	} {
+		code, _, errs := call(c.args...)
+		if code != 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, help lacks %s", c.args, code, c.want)
+		}
 	}
 }

@@ -46,6 +46,7 @@ func readmeCommands(t *testing.T) [][]string {
 		if inCode {
 			for _, p := range []string{"go run ./cmd/sgdescape ", "sgdescape ", "./sgdescape "} {
 				if rest, ok := strings.CutPrefix(trim, p); ok {
+					rest, _, _ = strings.Cut(rest, " #") // a shell comment
 					out = append(out, strings.Fields(rest))
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
@@ -108,6 +109,7 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 	case *ls < *lstar:
 		return usagef("-Ls %g (the saddle's loss L(θˢ)) is below -Lstar %g (the minimum's L(θ*)): a barrier needs L(θˢ) ≥ L(θ*)", *ls, *lstar)
 	}
+	start := time.Now()
 	s := theory.SGD{Eta: *eta, B: *b, HStar: *h}
 	bar := theory.Barrier{LStar: *lstar, LSaddle: *ls, HSaddle: *hs, N: *n}
 	sum, err := theory.Summarize(s, bar)
@@ -118,14 +120,12 @@ func runTheory(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		type out struct {
-			theory.Summary
-			Provenance map[string]any `json:"provenance"`
+		cfg := map[string]any{"B": *b, "eta": *eta, "h_star": *h, "h_saddle": *hs, "n": *n, "L_star": *lstar, "L_saddle": *ls}
+		r, err := run.Compose(run.Spec{Experiment: "theory", CodeVersion: "theory/v1", Config: cfg, Backend: "closed form"}, start, false, sum)
+		if err != nil {
+			return err
 		}
-		return writeJSON(stdout, out{sum, map[string]any{
-			"config":       map[string]any{"B": *b, "eta": *eta, "h_star": *h, "h_saddle": *hs, "n": *n, "L_star": *lstar, "L_saddle": *ls},
-			"git_revision": run.GitRevision(),
-		}})
+		return writeResult(stdout, r, true, nil)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "temperature ηh*/B\t%.6g\n", sum.Temperature)

@@ -5,16 +5,24 @@ Used by `make report` (reports/) and `make test` (a scratch directory). For each
 notebook it:
 
 * runs every cell under the GoNB kernel with a per-cell timeout, from the
-  notebooks/ directory, with SGDESCAPE_SCALE and SGDESCAPE_KEYFIGURES set;
+  notebooks/ directory, with SGDESCAPE_SCALE and SGDESCAPE_KEYFIGURES set, and
+  SGDESCAPE_HEADLESS=1 (what-if widgets cannot run without a browser; with it
+  pkg/notebook's WhatIf draws its default figure and says so);
 * fails the notebook when a cell fails -- including a Go panic or os.Exit,
   which GoNB reports only as "exit status N" on stderr while nbclient itself
   carries on -- naming the notebook, the cell number and the cell's first line;
-* on success writes <out>/<name>.html (plots embedded, MathJax served from
-  <out>/mathjax) and checks that the notebook wrote <out>/<name>.json;
+* on success writes <out>/<name>.html (JupyterLab's look with every code cell
+  folded into an expandable <details>, so figures and tables come first; plots
+  embedded; MathJax served from <out>/mathjax; nothing loaded from the network)
+  and checks that the notebook wrote <out>/<name>.json;
 * on failure removes any earlier <out>/<name>.html/.json, so that nothing
   stale looks like success, and writes <out>/failed/<name>.html instead;
-* writes <out>/index.html and <out>/index.json (status, wall time, scale,
-  backend, git revision per notebook).
+* writes <out>/index.html and <out>/index.json, a one-page summary: per
+  notebook a thumbnail of its main figure (<out>/thumbs/; the first figure, or
+  the k-th when its key figures hold "main_figure": k), its "ours vs theory vs
+  paper" table (the last table whose caption says "vs") with the count of rows
+  that agree, its verdict (the last bold markdown it printed), status, scale,
+  backend, wall time and a link; with --no-index neither is written nor named.
 
 Exit status: 0 when every notebook succeeded, 1 otherwise, 2 on bad usage.
 """
@@ -39,6 +47,7 @@ from nbconvert import HTMLExporter
 
 EXIT_STATUS = re.compile(r"^exit status (\d+)\s*$", re.MULTILINE)
 PANIC = re.compile(r"^(panic: |fatal error: )", re.MULTILINE)
+HEADLESS_ENV = "SGDESCAPE_HEADLESS"  # pkg/notebook.HeadlessEnv
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
 
 
@@ -145,10 +154,15 @@ def write_atomic(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
-def export_html(nb, title: str, banner: str | None = None) -> str:
-    exporter = HTMLExporter(template_name="lab")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def export_html(nb, title: str, banner: str | None = None, index: str | None = "index.html") -> str:
+    """The HTML report of an executed notebook: JupyterLab's look, code cells folded
+    (templates/sgdescape), MathJax from the local copy, no network access."""
+    exporter = HTMLExporter(template_name="sgdescape", extra_template_basedirs=[str(TEMPLATES)])
     exporter.mathjax_url = MATHJAX_URL
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}, "sg_index": index})
     # Reports must work offline: our notebooks have no widgets, so require.js
     # (loaded from a CDN by the template) is dropped. Mermaid is only fetched
     # for mermaid diagrams, which the notebooks do not use.
@@ -158,6 +172,74 @@ def export_html(nb, title: str, banner: str | None = None) -> str:
     return body
 
 
+def notebook_title(nb, name: str) -> str:
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            for line in c.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return name
+
+
+AGREE_YES = {"true", "yes", "✓"}
+
+
+def count_agreement(table_html: str) -> tuple[int, int] | None:
+    """(rows that agree, rows) from the column headed "agree" of an HTML table, if any."""
+    header = re.findall(r"<th[^>]*>(.*?)</th>", table_html, re.S)
+    col = next((i for i, h in enumerate(header) if re.sub(r"<[^>]+>", "", h).strip().lower() == "agree"), None)
+    if col is None:
+        return None
+    yes = total = 0
+    for row in re.findall(r"<tr>(.*?)</tr>", table_html, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        if len(cells) > col:
+            total += 1
+            yes += re.sub(r"<[^>]+>", "", cells[col]).strip().lower() in AGREE_YES
+    return (yes, total) if total else None
+
+
+def summarize(nb, figures: dict, out: Path, name: str) -> dict:
+    """What the index shows for one executed notebook: its title, a thumbnail of
+    its main figure (the first figure, or key figure "main_figure": k), its
+    "ours vs theory" table (the last table whose caption says "vs") with the
+    agreement count of its "agree" column, and its verdict (the last bold
+    markdown the notebook printed)."""
+    import base64
+    from nbconvert.filters import markdown2html
+    images, tables, verdicts = [], [], []
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            data = o.get("data", {})
+            if "image/png" in data:
+                images.append(data["image/png"])
+            h = data.get("text/html")
+            if h:
+                h = "".join(h) if isinstance(h, list) else h
+                images += re.findall(r'<img[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', h)  # notebook.Show
+                tables += re.findall(r"<table.*?</table>", h, re.S)
+            md = data.get("text/markdown")
+            if md:
+                md = "".join(md) if isinstance(md, list) else md
+                if "**" in md and not md.lstrip().startswith("*Static figure"):
+                    verdicts.append(md)
+    summary = {"title": notebook_title(nb, name), "thumbnail": "", "key_table": "", "verdict": "", "agreement": None}
+    k = figures.get("main_figure", 1) if isinstance(figures, dict) else 1
+    if images:
+        k = k if isinstance(k, int) and 1 <= k <= len(images) else 1
+        thumb = out / "thumbs" / f"{name}.png"
+        thumb.parent.mkdir(parents=True, exist_ok=True)
+        thumb.write_bytes(base64.b64decode(images[k - 1]))
+        summary["thumbnail"] = f"thumbs/{name}.png"
+    vs = [t for t in tables if re.search(r"<caption.*?\bvs\b.*?</caption>", t, re.S | re.I)]
+    if vs or tables:
+        summary["key_table"] = (vs or tables)[-1]
+        summary["agreement"] = count_agreement(summary["key_table"])
+    if verdicts:
+        summary["verdict"] = markdown2html(verdicts[-1])
+    return summary
+
+
 def progress_printer(index: int, total: int, start: float):
     def p(name, cell, ncells, line):
         el = time.monotonic() - start
@@ -165,7 +247,8 @@ def progress_printer(index: int, total: int, start: float):
     return p
 
 
-def run_notebook(path: Path, out: Path, scale: str, timeout: int, kernel: str, index: int, total: int) -> dict:
+def run_notebook(path: Path, out: Path, scale: str, timeout: int, kernel: str, index: int, total: int,
+                 with_index: bool = True) -> dict:
     name = path.stem
     html_path, json_path = out / f"{name}.html", out / f"{name}.json"
     failed_path = out / "failed" / f"{name}.html"
@@ -173,6 +256,9 @@ def run_notebook(path: Path, out: Path, scale: str, timeout: int, kernel: str, i
         p.unlink(missing_ok=True)
     os.environ["SGDESCAPE_SCALE"] = scale
     os.environ["SGDESCAPE_KEYFIGURES"] = str(json_path.resolve())
+    # GoNB widgets wait for a browser that a headless run does not have:
+    # pkg/notebook's WhatIf sees this and draws its default figure instead.
+    os.environ[HEADLESS_ENV] = "1"
     nb = nbformat.read(path, as_version=4)
     start = time.monotonic()
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -200,42 +286,89 @@ def run_notebook(path: Path, out: Path, scale: str, timeout: int, kernel: str, i
             figures = json.loads(json_path.read_text())
         except Exception as e:
             status, reason = "failed", f"{name}: key figures {json_path.name} are not valid JSON: {e}"
+    summary = {}
     if status == "ok":
-        write_atomic(html_path, export_html(nb, name))
+        write_atomic(html_path, export_html(nb, name, index="index.html" if with_index else None))
+        try:
+            summary = summarize(nb, figures.get("figures", {}), out, name)
+        except Exception as e:  # the index is a convenience; never fail a good report over it
+            print(f"nbrun: {name}: no index summary ({type(e).__name__}: {e})", file=sys.stderr)
     else:
         json_path.unlink(missing_ok=True)
         banner = ('<div style="background:#b00;color:#fff;padding:1em;font:16px sans-serif">'
                   f"<b>FAILED</b> — this report is incomplete.<br><pre style='white-space:pre-wrap'>{html.escape(reason)}</pre></div>")
         try:
-            write_atomic(failed_path, export_html(nb, name + " (FAILED)", banner))
+            write_atomic(failed_path, export_html(nb, name + " (FAILED)", banner, index="../index.html" if with_index else None))
         except Exception:
             pass
     return {"notebook": path.name, "status": status, "reason": reason, "wall_seconds": round(wall, 1),
             "html": html_path.name if status == "ok" else f"failed/{name}.html",
             "scale": figures.get("provenance", {}).get("scale", scale),
             "backend": figures.get("provenance", {}).get("backend", ""),
+            "summary": summary,
             }
 
 
 def write_index(out: Path, rows: list[dict], scale: str, root: Path, total_wall: float) -> None:
+    """index.json and a one-page index.html: per notebook a thumbnail of its main
+    figure, its "ours vs theory" table with the agreement count, its verdict,
+    status, scale, backend, wall time and a link to the report. Offline."""
     rev = git_revision(root)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    idx = {"date": now, "git_revision": rev, "scale": scale, "wall_seconds": round(total_wall, 1), "notebooks": rows}
+    idx = {"date": now, "git_revision": rev, "scale": scale, "wall_seconds": round(total_wall, 1),
+           "notebooks": [{k: v for k, v in r.items() if k != "summary"} | {
+               "title": r.get("summary", {}).get("title", ""), "thumbnail": r.get("summary", {}).get("thumbnail", ""),
+               "agreement": r.get("summary", {}).get("agreement")} for r in rows]}
     write_atomic(out / "index.json", json.dumps(idx, indent=2))
-    trs = []
+    cards = []
     for r in rows:
-        color = "#070" if r["status"] == "ok" else "#b00"
-        trs.append(f"<tr><td><a href=\"{html.escape(r['html'])}\">{html.escape(r['notebook'])}</a></td>"
-                   f"<td style='color:{color}'><b>{r['status']}</b></td><td>{r['wall_seconds']:.0f} s</td>"
-                   f"<td>{html.escape(r['scale'])}</td><td>{html.escape(r['backend'])}</td>"
-                   f"<td>{html.escape(r['reason'].splitlines()[0] if r['reason'] else '')}</td></tr>")
+        sm = r.get("summary") or {}
+        link = html.escape(r["html"])
+        ok = r["status"] == "ok"
+        thumb = (f'<a href="{link}"><img class="thumb" src="{html.escape(sm["thumbnail"])}" alt="main figure of {html.escape(r["notebook"])}"></a>'
+                 if sm.get("thumbnail") else '<div class="thumb none">no figure</div>')
+        agree = ""
+        if sm.get("agreement"):
+            yes, total = sm["agreement"]
+            agree = (f'<span class="badge {"good" if yes == total else "warn"}">rows that agree: '
+                     f"{yes} of {total}</span>")
+        status = (f'<span class="badge good">ran</span>' if ok else
+                  f'<span class="badge bad">FAILED</span> <span class="reason">{html.escape(r["reason"].splitlines()[0] if r["reason"] else "")}</span>')
+        meta = (f'scale <code>{html.escape(r["scale"])}</code> · backend <code>{html.escape(r["backend"] or "?")}</code> · '
+                f'wall time {r["wall_seconds"]:.0f} s · <a href="{link}">full report</a>')
+        verdict = f'<div class="verdict">{sm["verdict"]}</div>' if sm.get("verdict") else ""
+        table = f'<div class="keytable">{sm["key_table"]}</div>' if sm.get("key_table") else ""
+        title = html.escape(sm.get("title") or r["notebook"])
+        cards.append(f"""<section class="card">{thumb}<div class="body">
+<h2><a href="{link}">{title}</a></h2>
+<div class="meta">{html.escape(r["notebook"])} · {status} {agree}<br>{meta}</div>
+{verdict}{table}</div></section>""")
+    nfail = sum(r["status"] != "ok" for r in rows)
+    head = (f'<span class="badge good">all {len(rows)} notebooks ran</span>' if not nfail else
+            f'<span class="badge bad">{nfail} of {len(rows)} notebooks failed</span>')
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>sgdescape reports</title>
-<style>body{{font-family:sans-serif;margin:2em}} td,th{{padding:4px 10px;text-align:left}} th{{border-bottom:1px solid #888}}</style>
-</head><body><h1>sgdescape — reports</h1>
-<p>Reproduction of <i>Power-law escape rate of SGD</i> (Mori, Ziyin, Liu, Ueda, ICML 2022).</p>
-<p>Generated {now}; git revision <code>{rev}</code>; scale <code>{scale}</code>; total wall time {total_wall:.0f} s.</p>
-<table><tr><th>notebook</th><th>status</th><th>wall time</th><th>scale</th><th>backend</th><th>note</th></tr>
-{''.join(trs)}</table></body></html>"""
+<script type="text/x-mathjax-config">MathJax.Hub.Config({{tex2jax: {{inlineMath: [['$','$']], processEscapes: true}}}});</script>
+<script src="{MATHJAX_URL}"></script>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em 2em; color: #222; }}
+h1 {{ margin: 0 0 .2em; }} h2 {{ font-size: 1.1em; margin: 0 0 .3em; }} a {{ color: #1a5fb4; }}
+.card {{ display: flex; gap: 16px; border-top: 1px solid #ccc; padding: 10px 0; align-items: flex-start; }}
+.thumb {{ width: 330px; flex: none; border: 1px solid #ddd; }} .thumb.none {{ height: 60px; color: #999; text-align: center; line-height: 60px; }}
+.body {{ min-width: 0; flex: 1; }}
+.meta {{ font-size: 13px; color: #444; margin-bottom: 4px; }}
+.badge {{ display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; font-weight: bold; }}
+.good {{ background: #e3f4e1; color: #155d17; }} .warn {{ background: #fff1d6; color: #7a4b00; }} .bad {{ background: #fbe0e0; color: #a00; }}
+.reason {{ color: #a00; font-size: 12px; }}
+.verdict {{ font-size: 13px; max-height: 9.5em; overflow: auto; }} .verdict p {{ margin: .2em 0; }}
+.keytable {{ max-height: 210px; overflow: auto; font-size: 12px; border: 1px solid #eee; }}
+.keytable table {{ font-size: 12px !important; }}
+</style></head><body>
+<h1>sgdescape — reports</h1>
+<p>Reproduction of <i>Power-law escape rate of SGD</i> (Mori, Ziyin, Liu, Ueda, ICML 2022). {head}<br>
+<small>Generated {now}; git revision <code>{rev}</code>; scale <code>{scale}</code>; total wall time {total_wall:.0f} s.
+Each row: the notebook's main figure, its comparison of our numbers with the theory and the paper, and its verdict; the link opens the full report.</small></p>
+{''.join(cards)}
+</body></html>"""
     write_atomic(out / "index.html", page)
 
 
@@ -264,7 +397,7 @@ def main(argv=None) -> int:
     rows, t0 = [], time.monotonic()
     for i, p in enumerate(nbs, 1):
         print(f"[{i}/{len(nbs)}] {p.name}: running at {args.scale} scale", flush=True)
-        r = run_notebook(p, out, args.scale, timeout, args.kernel, i, len(nbs))
+        r = run_notebook(p, out, args.scale, timeout, args.kernel, i, len(nbs), with_index=not args.no_index)
         rows.append(r)
         if r["status"] == "ok":
             print(f"[{i}/{len(nbs)}] {p.name}: ok in {r['wall_seconds']:.0f} s -> {out / r['html']}", flush=True)
@@ -276,7 +409,8 @@ def main(argv=None) -> int:
     if failed:
         print(f"nbrun: {len(failed)} of {len(rows)} notebooks failed: {', '.join(failed)}", file=sys.stderr)
         return 1
-    print(f"nbrun: all {len(rows)} notebooks succeeded in {time.monotonic() - t0:.0f} s; index: {out / 'index.html'}")
+    print(f"nbrun: all {len(rows)} notebooks succeeded in {time.monotonic() - t0:.0f} s"
+          + ("" if args.no_index else f"; index: {out / 'index.html'}"))
     return 0
 
 

@@ -30,6 +30,7 @@ def make_nb(path: Path, *cells: str) -> Path:
     return path
 
 
+HEADLESS = 'import "os"\n%%\nfmt.Println("headless=" + os.Getenv("SGDESCAPE_HEADLESS"))'
 WRITE_FIGURES = 'import "os"\n%%\nos.WriteFile(os.Getenv("SGDESCAPE_KEYFIGURES"), []byte(`{"provenance":{"scale":"quick"},"figures":{"x":1}}`), 0o644)'
 
 
@@ -37,7 +38,7 @@ WRITE_FIGURES = 'import "os"\n%%\nos.WriteFile(os.Getenv("SGDESCAPE_KEYFIGURES")
 def runner_results():
     tmp = Path(tempfile.mkdtemp(prefix="nbrun-test-"))
     nbs = [
-        make_nb(tmp / "10_good.ipynb", '%%\nfmt.Println("hello")', WRITE_FIGURES),
+        make_nb(tmp / "10_good.ipynb", '%%\nfmt.Println("hello")', HEADLESS, WRITE_FIGURES),
         make_nb(tmp / "11_panic.ipynb", '%%\nfmt.Println("before")', '%%\npanic("boom")', '%%\nfmt.Println("never")'),
         make_nb(tmp / "12_exit.ipynb", 'import "os"\n%%\nos.Exit(3)', WRITE_FIGURES),
         make_nb(tmp / "13_compile.ipynb", '%%\nfmt.Println(notDefined)'),
@@ -103,6 +104,71 @@ def test_good_notebook_writes_report_and_index(runner_results):
     assert "10_good.html" in page and "failed/11_panic.html" in page
 
 
+def test_reports_fold_code_and_tell_cells_they_are_headless(runner_results):
+    _, out = runner_results
+    page = (out / "10_good.html").read_text()
+    assert page.count('<details class="sg-code">') == 3, "every code cell must be folded in a <details> element"
+    assert "<details class=\"sg-code\" open" not in page, "code must start folded"
+    assert "headless=1" in page, "nbrun must set SGDESCAPE_HEADLESS so that what-if widgets draw static figures"
+    assert 'href="index.html"' in page
+    failed = (out / "failed" / "11_panic.html").read_text()
+    assert '<details class="sg-code">' in failed and 'href="../index.html"' in failed
+
+
+def test_no_index_prints_no_index_path(tmp_path):
+    nb = make_nb(tmp_path / "20_only.ipynb", WRITE_FIGURES)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(Path(nbrun.__file__)), "--no-index", "--out", str(out), str(nb)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "20_only.html").exists()
+    assert not (out / "index.html").exists() and not (out / "index.json").exists()
+    assert "index" not in proc.stdout.splitlines()[-1], f"--no-index still names an index: {proc.stdout.splitlines()[-1]}"
+    assert 'href="index.html"' not in (out / "20_only.html").read_text(), "a report links to an index that was not written"
+
+
+PNG_1x1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def synthetic_executed_notebook():
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# 42 — A title\n\ntext"))
+    c = nbformat.v4.new_code_cell("%%")
+    c.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": PNG_1x1}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><caption><b>other table</b></caption></table>"}),
+        nbformat.v4.new_output("display_data", data={"text/html":
+            "<table><caption><b>ours vs theory vs paper</b></caption><thead><tr><th>quantity</th><th>ours</th><th>agree</th></tr></thead>"
+            "<tbody><tr><td>φ</td><td>11</td><td>true</td></tr><tr><td>n_c</td><td>22</td><td>yes</td></tr>"
+            "<tr><td>κ</td><td>3</td><td>no</td></tr></tbody></table>"}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "**Verdict.** two of three rows agree."}),
+        nbformat.v4.new_output("display_data", data={"text/markdown": "*Static figure at the default values: ...*"}),
+    ]
+    nb.cells.append(c)
+    return nb
+
+
+def test_index_summarises_each_notebook(tmp_path):
+    sm = nbrun.summarize(synthetic_executed_notebook(), {}, tmp_path, "42_x")
+    assert sm["title"] == "42 — A title"
+    assert sm["thumbnail"] == "thumbs/42_x.png" and (tmp_path / "thumbs" / "42_x.png").read_bytes().startswith(b"\x89PNG")
+    assert "ours vs theory vs paper" in sm["key_table"], "the comparison table (caption with 'vs') is the key table"
+    assert sm["agreement"] == (2, 3)
+    assert "<strong>Verdict.</strong>" in sm["verdict"] and "Static figure" not in sm["verdict"]
+    rows = [{"notebook": "42_x.ipynb", "status": "ok", "reason": "", "wall_seconds": 12.3, "html": "42_x.html",
+             "scale": "quick", "backend": "go", "summary": sm},
+            {"notebook": "43_y.ipynb", "status": "failed", "reason": "43_y, cell 2: boom\nmore", "wall_seconds": 1,
+             "html": "failed/43_y.html", "scale": "quick", "backend": "", "summary": {}}]
+    nbrun.write_index(tmp_path, rows, "quick", ROOT, 13.3)
+    page = (tmp_path / "index.html").read_text()
+    for want in ('src="thumbs/42_x.png"', 'href="42_x.html"', "rows that agree: 2 of 3", "Verdict.", "ours vs theory vs paper",
+                 "backend <code>go</code>", "wall time 12 s", "FAILED", "43_y, cell 2: boom", "1 of 2 notebooks failed"):
+        assert want in page, f"index.html lacks {want!r}"
+    assert '<script src="http' not in page and "://" not in page.split("<body>")[1].split("Reproduction")[0]
+    idx = json.loads((tmp_path / "index.json").read_text())
+    assert idx["notebooks"][0]["agreement"] == [2, 3] and idx["notebooks"][0]["thumbnail"] == "thumbs/42_x.png"
+
+
 def test_failure_detection_on_synthetic_outputs():
     ok = {"outputs": [{"output_type": "stream", "name": "stderr", "text": "progress 10%\n"}]}
     assert nbrun.failure_in_outputs(ok) is None
@@ -159,6 +225,27 @@ def test_reports_render_equations_offline():
     headless("--window-size=1100,1400", f"--screenshot={shot}", page.resolve().as_uri())
     assert shot.exists() and shot.stat().st_size > 20_000, "screenshot missing or blank"
     assert rendered >= 0
+
+
+def test_index_shows_every_notebook_at_a_glance():
+    out = reports_dir()
+    idx = json.loads((out / "index.json").read_text())
+    page = (out / "index.html").read_text()
+    for r in idx["notebooks"]:
+        assert r["thumbnail"], f"{r['notebook']}: no main figure on the index"
+        assert (out / r["thumbnail"]).exists()
+        assert f'src="{r["thumbnail"]}"' in page and f'href="{r["html"]}"' in page
+    shot = out / "index.png"
+    headless("--window-size=1300,1800", f"--screenshot={shot}", (out / "index.html").resolve().as_uri())
+    assert shot.exists()
+
+
+def test_reports_show_results_with_code_folded():
+    out = reports_dir()
+    dom = headless("--dump-dom", (out / "00_theory.html").resolve().as_uri()).stdout
+    assert dom.count('<details class="sg-code">') >= 5, "code cells are not folded"
+    assert "<details class=\"sg-code\" open" not in dom
+    assert dom.count("<img") >= 5, "the report's figures are missing"
 
 
 def test_every_report_has_key_figures_with_provenance():

@@ -12,10 +12,10 @@ package data
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -89,7 +89,7 @@ func (d *Dataset) Subset(n int) (*Dataset, error) {
 // Shuffle returns a copy with the samples in a random order fixed by seed
 // (a PCG stream, so the same seed gives the same order everywhere).
 func (d *Dataset) Shuffle(seed uint64) *Dataset {
-	perm := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(d.N())
+	perm := rng.New(seed, rng.Subset).Perm(d.N())
 	c := d.clone()
 	dd, td := d.D(), d.TargetDim
 	for to, from := range perm {

@@ -3,9 +3,9 @@ package data
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"sort"
 
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -62,7 +62,7 @@ func NewLinReg(c LinRegConfig) (*LinRegProblem, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewPCG(c.Seed, 0x11e9))
+	rng := rng.New(c.Seed, rng.LinRegData)
 	p := &LinRegProblem{Config: c, X: make([]float64, c.N*c.P), Y: make([]float64, c.N)}
 	for i := range p.X {
 		p.X[i] = c.XStd * rng.NormFloat64()

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync/atomic"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
 // Kind names a dynamics.
@@ -46,7 +47,10 @@ type Config struct {
 }
 
 // Validate checks the configuration against the problem.
-func (c Config) Validate(q *Quadratic) error {
+func (c Config) Validate(q *Quadratic) error { return c.ValidateFor(q.N) }
+
+// ValidateFor checks the configuration for a data set of n samples.
+func (c Config) ValidateFor(n int) error {
 	known := false
 	for _, k := range Kinds {
 		known = known || k == c.Kind
@@ -56,8 +60,8 @@ func (c Config) Validate(q *Quadratic) error {
 		return fmt.Errorf("dynamics: unknown kind %q (known: %v)", c.Kind, Kinds)
 	case !(c.Eta > 0) || math.IsInf(c.Eta, 0):
 		return fmt.Errorf("dynamics: learning rate η must be positive, got %v", c.Eta)
-	case c.B < 1 || c.B > q.N:
-		return fmt.Errorf("dynamics: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, q.N)
+	case c.B < 1 || c.B > n:
+		return fmt.Errorf("dynamics: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, n)
 	case c.DT < 0 || math.IsNaN(c.DT) || math.IsInf(c.DT, 0):
 		return fmt.Errorf("dynamics: SDE step dt must be positive, got %v", c.DT)
 	case c.HStar < 0 || math.IsNaN(c.HStar):
@@ -80,6 +84,8 @@ type State struct {
 	scratch []float64
 	sigma   []float64
 	sqrtSig []float64
+	step    func(*State)
+	limit   float64 // divergence: a loss at or above limit
 }
 
 // Observer receives every run's state at the start (Steps = 0) and after
@@ -110,9 +116,10 @@ type Summary struct {
 	TotalSteps int64 `json:"total_steps"`
 }
 
-// Run simulates opt.Runs independent runs of cfg on q. Run r draws all its
-// randomness (mini-batches and Gaussian noise) from its own PCG stream
-// (seed, r), so results do not depend on the number of workers.
+// Run simulates opt.Runs independent runs of cfg on q, observed after every
+// step, with the shared driver Simulate. Run r draws all its randomness
+// (mini-batches and Gaussian noise) from its own PCG stream (seed, r), so
+// results do not depend on the number of workers.
 func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observer) (Summary, error) {
 	if err := cfg.Validate(q); err != nil {
 		return Summary{}, err
@@ -133,49 +140,49 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	if err != nil {
 		return Summary{}, err
 	}
-	var diverged, total atomic.Int64
-	err = run.Parallel(ctx, opt.Runs, opt.Workers, opt.Progress, func() string { return fmt.Sprintf("%d steps", total.Load()) },
-		func(ctx context.Context, r int) error {
-			s, err := newState(q, cfg, opt.Seed, r)
-			if err != nil {
-				return err
-			}
-			if opt.Init != nil {
-				opt.Init(r, s.Z)
-				s.Loss = q.Loss(s.Z)
-			}
-			stop := obs.Observe(s)
-			var local int64
-			defer func() { total.Add(local & 0xffff) }()
-			for !stop && s.Steps < opt.MaxSteps {
-				step(s)
-				s.Steps++
-				local++
-				if !(s.Loss < DivergenceFactor*q.LStar) { // also catches NaN
-					s.Diverged = true
-					obs.Observe(s)
-					diverged.Add(1)
-					return nil
-				}
-				stop = obs.Observe(s)
-				if local&0xffff == 0 {
-					total.Add(0x10000)
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-	if err != nil {
-		return Summary{}, err
-	}
-	return Summary{Runs: opt.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
+	e := &quadEnsemble{q: q, cfg: cfg, step: step, init: opt.Init}
+	return Simulate(ctx, e, Schedule{Runs: opt.Runs, Seed: opt.Seed, MaxSteps: opt.MaxSteps, Every: 1, Workers: opt.Workers, Progress: opt.Progress},
+		func(_ int, _ int64, w Walker, _, _ float64, _ bool) bool { return obs.Observe(w.(*State)) })
 }
 
-// RunRNG returns the random stream of run r for a master seed.
+// quadEnsemble is the Ensemble of a dynamics on a quadratic: its walkers are
+// the runs' States.
+type quadEnsemble struct {
+	q    *Quadratic
+	cfg  Config
+	step func(*State)
+	init func(run int, z []float64)
+}
+
+func (e *quadEnsemble) Walker(r int, seed uint64) (Walker, error) {
+	s, err := newState(e.q, e.cfg, seed, r)
+	if err != nil {
+		return nil, err
+	}
+	s.step, s.limit = e.step, DivergenceFactor*e.q.LStar
+	if e.init != nil {
+		e.init(r, s.Z)
+		s.Loss = e.q.Loss(s.Z)
+	}
+	return s, nil
+}
+
+// Step advances the run by one step of its dynamics and returns its time
+// and loss (known after every step); the run has diverged when the loss
+// exceeds DivergenceFactor·L(θ*) or is not finite.
+func (s *State) Step(bool) (t, loss float64, diverged bool) {
+	s.step(s)
+	s.Steps++
+	s.Diverged = !(s.Loss < s.limit) // also catches NaN
+	return s.T, s.Loss, s.Diverged
+}
+
+// Observe returns the run's time and loss.
+func (s *State) Observe() (t, loss float64) { return s.T, s.Loss }
+
+// RunRNG returns the random stream of run r for a master seed (rng.Run xor r).
 func RunRNG(seed uint64, r int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15^uint64(r)))
+	return rng.Indexed(seed, rng.Run, uint64(r))
 }
 
 func newState(q *Quadratic, cfg Config, seed uint64, r int) (*State, error) {
@@ -276,7 +283,7 @@ func stepper(q *Quadratic, cfg Config) (func(*State), error) {
 			s.Loss = q.LStar + 0.5*l
 		}, nil
 	case GLD:
-		d := eta * q.LStar * cfg.HStar / float64(cfg.B)
+		d := GLDDiffusion(q, cfg)
 		amp := math.Sqrt(2 * d * dt)
 		return func(s *State) {
 			z := s.Z
@@ -292,11 +299,17 @@ func stepper(q *Quadratic, cfg Config) (func(*State), error) {
 	return nil, fmt.Errorf("dynamics: unknown kind %q", cfg.Kind)
 }
 
-// GLDDiffusion returns the D that GLD uses for cfg on q (D = ηL*h*/B).
+// GLDDiffusion returns the D that GLD uses for cfg on q: theory.GLDDiffusion,
+// D = ηL*h*/B (Eq. 5), with h* = cfg.HStar or the mean eigenvalue; NaN for an
+// invalid configuration.
 func GLDDiffusion(q *Quadratic, cfg Config) float64 {
 	h := cfg.HStar
 	if h == 0 {
 		h = q.MeanEigenvalue()
 	}
-	return cfg.Eta * q.LStar * h / float64(cfg.B)
+	d, err := theory.GLDDiffusion(theory.SGD{Eta: cfg.Eta, B: float64(cfg.B), HStar: h}, q.LStar)
+	if err != nil {
+		return math.NaN()
+	}
+	return d
 }

@@ -3,9 +3,9 @@ package escape
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"sort"
 
+	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -37,46 +37,6 @@ type Result struct {
 	LocalSlopes []LocalSlope `json:"local_slopes"`
 	Diverged    int          `json:"diverged"`
 	Bootstrap   int          `json:"bootstrap"`
-}
-
-// OLS fits y = a + b·x by least squares; it needs two distinct x.
-func OLS(x, y []float64) (a, b float64, err error) {
-	n := float64(len(x))
-	if len(x) != len(y) || len(x) < 2 {
-		return 0, 0, fmt.Errorf("escape: a line fit needs at least two points, got %d", len(x))
-	}
-	var sx, sy, sxx, sxy float64
-	for i := range x {
-		sx += x[i]
-		sy += y[i]
-		sxx += x[i] * x[i]
-		sxy += x[i] * y[i]
-	}
-	den := n*sxx - sx*sx
-	if den == 0 {
-		return 0, 0, fmt.Errorf("escape: a line fit needs distinct x values")
-	}
-	b = (n*sxy - sx*sy) / den
-	a = (sy - b*sx) / n
-	return a, b, nil
-}
-
-// Percentile returns the q-quantile (0..1) of v by linear interpolation, ignoring NaNs.
-func Percentile(v []float64, q float64) float64 {
-	s := make([]float64, 0, len(v))
-	for _, x := range v {
-		if !math.IsNaN(x) {
-			s = append(s, x)
-		}
-	}
-	if len(s) == 0 {
-		return math.NaN()
-	}
-	sort.Float64s(s)
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := int(math.Ceil(pos))
-	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
 }
 
 // Analyze estimates the mean first-passage time of every threshold, and fits
@@ -132,11 +92,11 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 			lx = append(lx, math.Log(tr.C[k]))
 			y = append(y, math.Log(m[k]))
 		}
-		a, b, err := OLS(lx, y)
+		a, b, err := estimate.OLS(lx, y)
 		if err != nil {
 			return ll, lin, false
 		}
-		a2, b2, err := OLS(x, y)
+		a2, b2, err := estimate.OLS(x, y)
 		if err != nil {
 			return ll, lin, false
 		}
@@ -154,7 +114,7 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 			Slope: math.Log(m0[k+1]/m0[k]) / math.Log(tr.C[k+1]/tr.C[k])})
 	}
 	if boot > 0 {
-		rng := rand.New(rand.NewPCG(seed, 0xb007))
+		rng := rng.New(seed, rng.FPTBootstrap)
 		var slopes, lins []float64
 		local := make([][]float64, len(res.LocalSlopes))
 		perK := make([][]float64, len(tr.C))
@@ -175,32 +135,14 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 				local[k] = append(local[k], math.Log(m[k+1]/m[k])/math.Log(tr.C[k+1]/tr.C[k]))
 			}
 		}
-		res.LogLog.CI = run.NewInterval(Percentile(slopes, 0.025), Percentile(slopes, 0.975))
-		res.LogLin.CI = run.NewInterval(Percentile(lins, 0.025), Percentile(lins, 0.975))
+		res.LogLog.CI = estimate.Interval95(slopes)
+		res.LogLin.CI = estimate.Interval95(lins)
 		for k := range local {
-			res.LocalSlopes[k].CI = run.NewInterval(Percentile(local[k], 0.025), Percentile(local[k], 0.975))
+			res.LocalSlopes[k].CI = estimate.Interval95(local[k])
 		}
 		for k := range perK {
-			res.Estimates[k].SE = run.Float(stddev(perK[k]))
+			res.Estimates[k].SE = run.Float(estimate.StdDev(perK[k]))
 		}
 	}
 	return res, nil
-}
-
-func stddev(v []float64) float64 {
-	var s, ss float64
-	n := 0
-	for _, x := range v {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			continue
-		}
-		s += x
-		ss += x * x
-		n++
-	}
-	if n < 2 {
-		return math.NaN()
-	}
-	m := s / float64(n)
-	return math.Sqrt(math.Max(ss/float64(n)-m*m, 0) * float64(n) / float64(n-1))
 }

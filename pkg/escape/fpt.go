@@ -1,8 +1,9 @@
 // Package escape turns simulated runs into the paper's escape statistics:
 // first-passage times of L ≥ c·L(θ*) for a grid of thresholds c (section
 // 5.3), means that account for censored runs, log–log slope fits against c
-// with bootstrap intervals (to compare with B/(ηh*) + 1 − n/2 of Eq. 15), and
-// fits of the stationary exponent φ of P(θ) ∝ L(θ)^−φ (Eq. 17).
+// with bootstrap intervals (to compare with B/(ηh*) + 1 − n/2 of Eq. 15).
+// The general estimators it uses (least squares, quantiles, moments, the φ
+// fits of Eq. 17) live in pkg/estimate.
 package escape
 
 import (
@@ -25,28 +26,40 @@ type Tracker struct {
 	next     []int
 }
 
+// ValidateThresholds checks a grid of threshold ratios c = L_th/L(θ*): at
+// least one, each finite and > 1, none listed twice. Every first-passage
+// experiment validates its grid with it.
+func ValidateThresholds(c []float64) error {
+	if len(c) == 0 {
+		return fmt.Errorf("give at least one threshold ratio c > 1 (c = L_th/L(θ*))")
+	}
+	seen := map[float64]bool{}
+	for _, v := range c {
+		if !(v > 1) || math.IsInf(v, 0) {
+			return fmt.Errorf("threshold ratio c = %v must be > 1 (c = L_th/L(θ*))", v)
+		}
+		if seen[v] {
+			return fmt.Errorf("threshold c = %v is listed twice", v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
 // NewTracker validates the thresholds (each > 1, strictly increasing after
 // sorting, finite) and returns an empty tracker.
 func NewTracker(runs int, c []float64, lStar float64) (*Tracker, error) {
 	if runs < 1 {
 		return nil, fmt.Errorf("escape: need at least one run, got %d", runs)
 	}
-	if len(c) == 0 {
-		return nil, fmt.Errorf("escape: no thresholds given")
-	}
 	if !(lStar > 0) || math.IsInf(lStar, 0) {
 		return nil, fmt.Errorf("escape: L(θ*) must be positive and finite, got %v", lStar)
 	}
+	if err := ValidateThresholds(c); err != nil {
+		return nil, fmt.Errorf("escape: %w", err)
+	}
 	cs := append([]float64(nil), c...)
 	sort.Float64s(cs)
-	for i, v := range cs {
-		if !(v > 1) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("escape: threshold ratio c = %v must be > 1 (c = L_th/L(θ*))", v)
-		}
-		if i > 0 && v == cs[i-1] {
-			return nil, fmt.Errorf("escape: threshold c = %v is listed twice", v)
-		}
-	}
 	t := &Tracker{C: cs, LStar: lStar, Times: make([][]float64, runs), Last: make([]float64, runs),
 		Diverged: make([]bool, runs), next: make([]int, runs)}
 	for r := range t.Times {

@@ -8,11 +8,12 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // FPTVersion is the code version of the first-passage experiment (part of the cache key).
-const FPTVersion = "linreg-fpt/v1"
+const FPTVersion = "linreg-fpt/v3"
 
 // FPTConfig is one first-passage experiment (Fig. 3b): Runs runs start at
 // θ*; for each threshold c the first time t (= η·steps for SGD) with
@@ -20,13 +21,11 @@ const FPTVersion = "linreg-fpt/v1"
 // MaxSteps steps are censored.
 type FPTConfig struct {
 	Problem
-	Dynamics dynamics.Kind `json:"dynamics"`
-	Eta      float64       `json:"eta"`
-	B        int           `json:"B"`
-	DT       float64       `json:"dt,omitempty"`
-	Runs     int           `json:"runs"`
-	C        []float64     `json:"c"`
-	MaxSteps int64         `json:"max_steps"`
+	// Config is the dynamics (kind, η, B, SDE step, GLD's h*).
+	dynamics.Config
+	Runs     int       `json:"runs"`
+	C        []float64 `json:"c"`
+	MaxSteps int64     `json:"max_steps"`
 	// FitCMin: thresholds c ≥ FitCMin enter the slope fit. 0 means 1.5 × the
 	// mode of the stationary law of L/L*, φ/(φ − n/2 + 1) (at least the
 	// smallest c), so that the fit stays clear of the bulk.
@@ -39,14 +38,12 @@ func (c FPTConfig) Validate() error {
 	if err := c.Problem.Validate(); err != nil {
 		return err
 	}
-	if err := validateDyn(c.Eta, c.B, c.N); err != nil {
+	if err := c.Config.ValidateFor(c.N); err != nil {
 		return err
 	}
 	switch {
 	case c.Runs < 1:
 		return fmt.Errorf("runs must be ≥ 1, got %d", c.Runs)
-	case len(c.C) == 0:
-		return fmt.Errorf("give at least one threshold ratio c > 1")
 	case c.MaxSteps < 1:
 		return fmt.Errorf("maxsteps must be ≥ 1, got %d", c.MaxSteps)
 	case c.Boot < 0:
@@ -54,16 +51,14 @@ func (c FPTConfig) Validate() error {
 	case c.FitCMin < 0:
 		return fmt.Errorf("fit-cmin must be ≥ 0 (0 = automatic), got %v", c.FitCMin)
 	}
-	for _, v := range c.C {
-		if !(v > 1) || math.IsInf(v, 0) {
-			return fmt.Errorf("threshold ratio c = %v must be > 1 (c = L_th/L(θ*))", v)
-		}
-	}
-	return nil
+	return escape.ValidateThresholds(c.C)
 }
 
 // FPTResult is the outcome of FPT.
 type FPTResult struct {
+	Dynamics dynamics.Kind `json:"dynamics"`
+	Eta      float64       `json:"eta"`
+	B        int           `json:"B"`
 	Spectrum
 	Fit        escape.Result `json:"fit"`
 	ModeRatio  float64       `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
@@ -102,31 +97,32 @@ type never struct{}
 
 func (never) Observe(*dynamics.State) bool { return false }
 
-// FPT runs the experiment, or returns its cached result.
-func FPT(ctx context.Context, cache run.Cache, backendName string, c FPTConfig, progress run.Progress) (run.Result[FPTResult], error) {
-	if c.Dynamics == "" {
-		c.Dynamics = dynamics.SGD
+// FPT runs the experiment, or returns its cached result. It runs the
+// native Go engine: env.Backend is not used, and provenance names Engine.
+func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], error) {
+	if c.Kind == "" {
+		c.Kind = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[FPTResult]{}, err
 	}
-	spec := run.Spec{Experiment: "linreg/fpt", CodeVersion: FPTVersion, Config: c, Seed: c.Seed, Backend: backendName}
-	return run.Do(ctx, cache, spec, func(ctx context.Context) (FPTResult, error) {
-		return fpt(ctx, c, progress)
+	spec := env.Native(Engine).Spec("linreg/fpt", FPTVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FPTResult, error) {
+		return fpt(ctx, c, env.Progress)
 	})
 }
 
 func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, error) {
-	_, q, err := c.Problem.build()
+	_, q, err := build(c.Problem)
 	if err != nil {
 		return FPTResult{}, err
 	}
-	res := FPTResult{Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
+	res := FPTResult{Dynamics: c.Kind, Eta: c.Eta, B: c.B, Spectrum: spectrum(q), TimeUnit: "t = η·steps (SGD) or SDE time"}
 	res.SlopeMean = slopeTheory(c.Eta, c.B, res.HMean, q.P)
 	res.SlopeMax = slopeTheory(c.Eta, c.B, res.HMax, q.P)
 	phi := phiTheory(c.Eta, c.B, res.HMean)
 	res.ModeRatio = math.Max(1, phi/(phi-float64(q.P)/2+1))
-	dcfg := dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT}
+	dcfg := c.Config
 	res.GLDD = dynamics.GLDDiffusion(q, dcfg)
 	res.ArrSlope = q.LStar / res.GLDD
 	tr, err := escape.NewTracker(c.Runs, c.C, q.LStar)
@@ -141,7 +137,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	// largest threshold, which an exploding run does within a few steps, so
 	// divergence is checked separately on runs that do not stop early.
 	probeSteps := min(c.MaxSteps, max(2000, int64(math.Ceil(50/(c.Eta*res.HMin)))))
-	probe, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: min(c.Runs, 8), Seed: c.Seed + 3, MaxSteps: probeSteps}, never{})
+	probe, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: min(c.Runs, 8), Seed: c.Seed + rng.ProbeOffset, MaxSteps: probeSteps}, never{})
 	if err != nil {
 		return res, err
 	}
@@ -150,7 +146,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 		res.FitNote = fmt.Sprintf("%d of %d probe runs diverged within %d steps (loss non-finite or above %g·L*): no first-passage statistics", probe.Diverged, probe.Runs, probeSteps, dynamics.DivergenceFactor)
 		return res, nil
 	}
-	sum, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: c.Runs, Seed: c.Seed + 1, MaxSteps: c.MaxSteps, Progress: progress}, &fptObserver{tr: tr})
+	sum, err := dynamics.Run(ctx, q, dcfg, dynamics.Options{Runs: c.Runs, Seed: c.Seed + rng.DynamicsOffset, MaxSteps: c.MaxSteps, Progress: progress}, &fptObserver{tr: tr})
 	if err != nil {
 		return res, err
 	}
@@ -160,12 +156,12 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 		// Never analyse a configuration in which runs blow up: report it.
 		return res, nil
 	}
-	res.Fit, err = tr.Analyze(res.FitCMin, c.Boot, c.Seed+2)
+	res.Fit, err = tr.Analyze(res.FitCMin, c.Boot, c.Seed+rng.BootstrapOffset)
 	if err != nil && c.FitCMin == 0 {
 		// Automatic range too narrow for this grid: widen it to the thresholds
 		// above the stationary mode, then to every threshold, and say so.
 		for _, lo := range []float64{res.ModeRatio, tr.C[0]} {
-			if res.Fit, err = tr.Analyze(lo, c.Boot, c.Seed+2); err == nil {
+			if res.Fit, err = tr.Analyze(lo, c.Boot, c.Seed+rng.BootstrapOffset); err == nil {
 				res.FitNote = fmt.Sprintf("fewer than two thresholds lie beyond 1.5 × the stationary mode (c ≥ %.3g); the slope is fitted over c ≥ %.3g, closer to the bulk, where the power law is not yet asymptotic — add larger thresholds", res.FitCMin, lo)
 				res.FitCMin = lo
 				break

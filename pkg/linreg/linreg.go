@@ -5,13 +5,15 @@
 // through pkg/run, keyed by the full configuration.
 //
 // Seeds: the data (x, y) are drawn from Seed, the dynamics (mini-batches and
-// Gaussian noise) from Seed+1 with one independent stream per run.
+// Gaussian noise) from Seed+rng.DynamicsOffset with one independent stream per
+// run, the bootstrap from Seed+rng.BootstrapOffset (see pkg/rng).
 package linreg
 
 import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
@@ -19,18 +21,13 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
-// Problem describes the regression data.
-type Problem struct {
-	P      int     `json:"P"`
-	N      int     `json:"N"`
-	XStd   float64 `json:"x_std"`
-	Labels string  `json:"labels"`
-	Noise  float64 `json:"noise,omitempty"`
-	Seed   uint64  `json:"seed"`
-}
+// Problem describes the regression data: it is data.LinRegConfig (N, P, the
+// data seed, x's standard deviation, the label model and its noise).
+type Problem = data.LinRegConfig
 
-func (p Problem) build() (*data.LinRegProblem, *dynamics.Quadratic, error) {
-	lr, err := data.NewLinReg(data.LinRegConfig{N: p.N, P: p.P, Seed: p.Seed, XStd: p.XStd, Labels: p.Labels, Noise: p.Noise})
+// build draws the problem and its quadratic form.
+func build(p Problem) (*data.LinRegProblem, *dynamics.Quadratic, error) {
+	lr, err := data.NewLinReg(p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,24 +51,6 @@ func spectrum(q *dynamics.Quadratic) Spectrum {
 	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, N: q.P}
 }
 
-func validateDyn(eta float64, b int, n int) error {
-	if !(eta > 0) || math.IsInf(eta, 0) {
-		return fmt.Errorf("learning rate η must be positive, got %v", eta)
-	}
-	if b < 1 || b > n {
-		return fmt.Errorf("batch size B=%d must satisfy 1 ≤ B ≤ N=%d", b, n)
-	}
-	return nil
-}
-
-// Validate checks the data part.
-func (p Problem) Validate() error {
-	if p.P < 1 {
-		return fmt.Errorf("P must be ≥ 1, got %d", p.P)
-	}
-	return data.LinRegConfig{N: p.N, P: p.P, XStd: p.XStd, Labels: p.Labels, Noise: p.Noise}.Validate()
-}
-
 // phiTheory returns 1 + B/(ηh) for a given h.
 func phiTheory(eta float64, b int, h float64) float64 {
 	v, _ := theory.Phi(theory.SGD{Eta: eta, B: float64(b), HStar: h})
@@ -90,39 +69,144 @@ func slopeTheory(eta float64, b int, h float64, n int) float64 {
 // used for accelerators and benchmarks).
 const Engine = "native-go"
 
-// StationarySweep runs Stationary for every (η, B) pair of the grid, in
-// order, reporting progress per configuration; finished configurations are
-// cached, so an interrupted sweep resumes where it stopped.
-func StationarySweep(ctx context.Context, cache run.Cache, base StationaryConfig, etas []float64, bs []int, progress run.Progress) ([]run.Result[StationaryResult], error) {
-	var out []run.Result[StationaryResult]
-	total := len(etas) * len(bs)
-	for _, eta := range etas {
-		for _, b := range bs {
-			c := base
-			c.Eta, c.B = eta, b
-			progress.Report(len(out), total, fmt.Sprintf("η=%g B=%d", eta, b))
-			r, err := Stationary(ctx, cache, Engine, c, nil)
-			if err != nil {
-				return out, fmt.Errorf("η=%g, B=%d: %w", eta, b, err)
+// StationarySweepConfig is the grid of Fig. 3a: Base run at every (η, B).
+type StationarySweepConfig struct {
+	Base StationaryConfig `json:"base"`
+	Etas []float64        `json:"etas"`
+	Bs   []int            `json:"Bs"`
+}
+
+// Validate checks the grid and every configuration in it.
+func (c StationarySweepConfig) Validate() error {
+	if len(c.Etas) == 0 || len(c.Bs) == 0 {
+		return fmt.Errorf("linreg: the sweep needs at least one η and one B")
+	}
+	for _, eta := range c.Etas {
+		for _, b := range c.Bs {
+			s := c.Base
+			s.Eta, s.B = eta, b
+			if err := s.Validate(); err != nil {
+				return fmt.Errorf("η=%g, B=%d: %w", eta, b, err)
 			}
-			out = append(out, r)
 		}
 	}
-	progress.Report(total, total, "done")
-	return out, nil
+	return nil
+}
+
+// StationaryPoint is one (η, B) of the sweep with its result.
+type StationaryPoint struct {
+	Eta    float64          `json:"eta"`
+	B      int              `json:"B"`
+	Result StationaryResult `json:"result"`
+}
+
+// StationarySweepResult holds the grid η-major (every B of the first η, then the next η).
+type StationarySweepResult struct {
+	Points []StationaryPoint `json:"points"`
+}
+
+// At returns the point of the grid nearest to (η, B) in log distance.
+func (r StationarySweepResult) At(eta float64, b int) StationaryPoint {
+	best, bestD := StationaryPoint{}, math.Inf(1)
+	for _, p := range r.Points {
+		if d := math.Abs(math.Log(p.Eta/eta)) + math.Abs(math.Log(float64(p.B)/float64(b))); d < bestD {
+			best, bestD = p, d
+		}
+	}
+	return best
+}
+
+// Config returns the configuration of point p of the sweep c.
+func (c StationarySweepConfig) Config(p StationaryPoint) StationaryConfig {
+	s := c.Base
+	s.Eta, s.B = p.Eta, p.B
+	return s
+}
+
+// StationarySweep runs Stationary for every (η, B) pair of the grid, in
+// order, reporting progress per configuration; finished configurations are
+// cached one by one, so an interrupted sweep resumes where it stopped.
+func StationarySweep(ctx context.Context, env run.Env, c StationarySweepConfig) (run.Result[StationarySweepResult], error) {
+	if err := c.Validate(); err != nil {
+		return run.Result[StationarySweepResult]{}, err
+	}
+	start, all := time.Now(), true
+	var out StationarySweepResult
+	total := len(c.Etas) * len(c.Bs)
+	inner := env
+	inner.Progress = nil
+	for _, eta := range c.Etas {
+		for _, b := range c.Bs {
+			s := c.Base
+			s.Eta, s.B = eta, b
+			env.Progress.Report(len(out.Points), total, fmt.Sprintf("η=%g B=%d", eta, b))
+			r, err := Stationary(ctx, inner, s)
+			if err != nil {
+				return run.Result[StationarySweepResult]{}, fmt.Errorf("η=%g, B=%d: %w", eta, b, err)
+			}
+			all = all && r.FromCache
+			out.Points = append(out.Points, StationaryPoint{Eta: eta, B: b, Result: r.Result})
+		}
+	}
+	env.Progress.Report(total, total, "done")
+	return run.Compose(env.Native(Engine).Spec("linreg/stationary-sweep", StationaryVersion, c, c.Base.Seed), start, all, out)
+}
+
+// FPTSweepConfig is a list of first-passage experiments run in order.
+type FPTSweepConfig struct {
+	Configs []FPTConfig `json:"configs"`
+}
+
+// Validate checks every configuration.
+func (c FPTSweepConfig) Validate() error {
+	if len(c.Configs) == 0 {
+		return fmt.Errorf("linreg: the sweep needs at least one configuration")
+	}
+	for _, f := range c.Configs {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("%s P=%d: %w", f.Kind, f.P, err)
+		}
+	}
+	return nil
+}
+
+// FPTSweepResult holds one result per configuration, in order.
+type FPTSweepResult struct {
+	Results []FPTResult `json:"results"`
+}
+
+// ByKind returns the result for dynamics k (the first one, when several).
+func (r FPTSweepResult) ByKind(k dynamics.Kind) (FPTResult, bool) {
+	for _, x := range r.Results {
+		if x.Dynamics == k {
+			return x, true
+		}
+	}
+	return FPTResult{}, false
 }
 
 // FPTSweep runs FPT for each configuration in order, cached one by one.
-func FPTSweep(ctx context.Context, cache run.Cache, cfgs []FPTConfig, progress run.Progress) ([]run.Result[FPTResult], error) {
-	var out []run.Result[FPTResult]
-	for i, c := range cfgs {
-		progress.Report(i, len(cfgs), fmt.Sprintf("%s P=%d η=%g B=%d", c.Dynamics, c.P, c.Eta, c.B))
-		r, err := FPT(ctx, cache, Engine, c, nil)
-		if err != nil {
-			return out, fmt.Errorf("%s P=%d: %w", c.Dynamics, c.P, err)
-		}
-		out = append(out, r)
+func FPTSweep(ctx context.Context, env run.Env, c FPTSweepConfig) (run.Result[FPTSweepResult], error) {
+	if err := c.Validate(); err != nil {
+		return run.Result[FPTSweepResult]{}, err
 	}
-	progress.Report(len(cfgs), len(cfgs), "done")
-	return out, nil
+	start, all := time.Now(), true
+	var out FPTSweepResult
+	inner := env
+	inner.Progress = nil
+	for i, f := range c.Configs {
+		env.Progress.Report(i, len(c.Configs), fmt.Sprintf("%s P=%d η=%g B=%d", f.Kind, f.P, f.Eta, f.B))
+		r, err := FPT(ctx, inner, f)
+		if err != nil {
+			return run.Result[FPTSweepResult]{}, fmt.Errorf("%s P=%d: %w", f.Kind, f.P, err)
+		}
+		all = all && r.FromCache
+		out.Results = append(out.Results, r.Result)
+	}
+	env.Progress.Report(len(c.Configs), len(c.Configs), "done")
+	seed := uint64(0)
+	if len(c.Configs) > 0 {
+		seed = c.Configs[0].Seed
+	}
+	return run.Compose(env.Native(Engine).Spec("linreg/fpt-sweep", FPTVersion, c, seed), start, all, out)
 }

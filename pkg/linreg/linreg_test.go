@@ -56,10 +56,10 @@ func independentFPT(t *testing.T, c FPTConfig) [][]float64 {
 
 func TestFPTMatchesIndependentSimulation(t *testing.T) {
 	for _, c := range []FPTConfig{
-		{Problem: Problem{P: 3, N: 200, XStd: 1, Labels: data.LabelsGaussian, Seed: 5}, Eta: 0.1, B: 2, Runs: 12, C: []float64{1.2, 1.4, 1.6}, MaxSteps: 200000, Boot: 50},
-		{Problem: Problem{P: 1, N: 300, XStd: 0.7, Labels: data.LabelsGaussian, Seed: 9}, Eta: 0.3, B: 1, Runs: 10, C: []float64{1.2, 1.4}, MaxSteps: 200000, Boot: 50},
+		{Problem: Problem{P: 3, N: 200, XStd: 1, Labels: data.LabelsGaussian, Seed: 5}, Config: dynamics.Config{Eta: 0.1, B: 2}, Runs: 12, C: []float64{1.2, 1.4, 1.6}, MaxSteps: 200000, Boot: 50},
+		{Problem: Problem{P: 1, N: 300, XStd: 0.7, Labels: data.LabelsGaussian, Seed: 9}, Config: dynamics.Config{Eta: 0.3, B: 1}, Runs: 10, C: []float64{1.2, 1.4}, MaxSteps: 200000, Boot: 50},
 	} {
-		r, err := FPT(context.Background(), run.Cache{}, "test", c, nil)
+		r, err := FPT(context.Background(), run.Env{}, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,13 +85,13 @@ func TestFPTMatchesIndependentSimulation(t *testing.T) {
 
 func TestFPTCachesAndRejects(t *testing.T) {
 	cache := run.Cache{Dir: t.TempDir()}
-	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Eta: 0.1, B: 1, Runs: 8,
+	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Config: dynamics.Config{Eta: 0.1, B: 1}, Runs: 8,
 		C: []float64{1.5, 2, 3}, MaxSteps: 100000, Boot: 20}
-	a, err := FPT(context.Background(), cache, "test", c, nil)
+	a, err := FPT(context.Background(), run.Env{Cache: cache}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := FPT(context.Background(), cache, "test", c, nil)
+	b, err := FPT(context.Background(), run.Env{Cache: cache}, c)
 	if err != nil || !b.FromCache || b.Result.Fit.LogLog.Slope != a.Result.Fit.LogLog.Slope {
 		t.Errorf("second call not served from cache: %v %v", b.FromCache, err)
 	}
@@ -104,39 +104,39 @@ func TestFPTCachesAndRejects(t *testing.T) {
 		func(c *FPTConfig) { c.P = 0 },
 		func(c *FPTConfig) { c.Runs = 0 },
 		func(c *FPTConfig) { c.MaxSteps = 0 },
-		func(c *FPTConfig) { c.Dynamics = "heun" },
+		func(c *FPTConfig) { c.Kind = "heun" },
 	}
 	for i, f := range bad {
 		cc := c
 		cc.C = append([]float64(nil), c.C...)
 		f(&cc)
-		if _, err := FPT(context.Background(), run.Cache{}, "test", cc, nil); err == nil {
+		if _, err := FPT(context.Background(), run.Env{}, cc); err == nil {
 			t.Errorf("bad config %d accepted", i)
 		}
 	}
 }
 
 func TestDivergingRunIsReportedNotFitted(t *testing.T) {
-	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Eta: 3, B: 1, Runs: 5,
+	c := FPTConfig{Problem: Problem{P: 2, N: 100, XStd: 1, Labels: data.LabelsGaussian, Seed: 1}, Config: dynamics.Config{Eta: 3, B: 1}, Runs: 5,
 		C: []float64{1.5, 2}, MaxSteps: 100000, Boot: 10}
-	r, err := FPT(context.Background(), run.Cache{}, "test", c, nil)
+	r, err := FPT(context.Background(), run.Env{}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Result.Diverged == 0 || len(r.Result.Fit.Estimates) != 0 {
 		t.Errorf("η h* = 3: diverged %d, estimates %d", r.Result.Diverged, len(r.Result.Fit.Estimates))
 	}
-	s := StationaryConfig{Problem: c.Problem, Eta: 3, B: 1, Samples: 100, Every: 10, Chains: 1, Bins: 10}
-	sr, err := Stationary(context.Background(), run.Cache{}, "test", s, nil)
+	s := StationaryConfig{Problem: c.Problem, Config: dynamics.Config{Eta: 3, B: 1}, Samples: 100, Every: 10, Chains: 1, Bins: 10}
+	sr, err := Stationary(context.Background(), run.Env{}, s)
 	if err != nil || !sr.Result.Diverged {
 		t.Errorf("stationary at η = 3: diverged=%v err=%v", sr.Result.Diverged, err)
 	}
 }
 
 func TestStationarySmall(t *testing.T) {
-	c := StationaryConfig{Problem: Problem{P: 1, N: 2000, XStd: 1, Labels: data.LabelsGaussian, Seed: 3}, Eta: 0.05, B: 1,
+	c := StationaryConfig{Problem: Problem{P: 1, N: 2000, XStd: 1, Labels: data.LabelsGaussian, Seed: 3}, Config: dynamics.Config{Eta: 0.05, B: 1},
 		Samples: 3000, Every: 50, Chains: 2, Bins: 30, Boot: 50}
-	r, err := Stationary(context.Background(), run.Cache{}, "test", c, nil)
+	r, err := Stationary(context.Background(), run.Env{}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +147,49 @@ func TestStationarySmall(t *testing.T) {
 	// η = 0.05 is close to the SDE regime: the fit is within 10 % of Eq. 17 and of the Eq.-4 density.
 	if math.Abs(res.Fit.MLE/res.PhiMean-1) > 0.1 || math.Abs(res.Eq4.RelDiff) > 0.1 {
 		t.Errorf("φ fit %v, theory %v, Eq.4 φ-equivalent %v", res.Fit.MLE, res.PhiMean, res.Eq4.PhiEquivalent)
+	}
+}
+
+func TestPresetsAreValid(t *testing.T) {
+	for _, s := range []run.Scale{run.Quick, run.Paper} {
+		if err := PaperStationarySweep(s).Validate(); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+		for _, P := range []int{1, 2, 5, 10, 3} {
+			if err := DynamicsComparison(PaperFPT(P, s)).Validate(); err != nil {
+				t.Errorf("%s P=%d: %v", s, P, err)
+			}
+		}
+	}
+	if c := PaperFPT(10, run.Quick).WithKind(dynamics.GLD); c.C[len(c.C)-1] > 2 || c.MaxSteps != 1000000 {
+		t.Errorf("GLD at P = 10 keeps thresholds %v, %d steps", c.C, c.MaxSteps)
+	}
+	if c := PaperFPT(2, run.Quick).WithKind(dynamics.GLD); len(c.C) != len(PaperThresholds(2)) {
+		t.Errorf("GLD at P = 2 changed: %v", c.C)
+	}
+}
+
+// A sweep returns its points η-major, each equal to the single run, and
+// At picks the nearest grid point.
+func TestStationarySweep(t *testing.T) {
+	base := PaperStationary(run.Quick)
+	base.N, base.Samples, base.Boot, base.Bins = 500, 200, 0, 10
+	sw := StationarySweepConfig{Base: base, Etas: []float64{0.05, 0.1}, Bs: []int{1, 2}}
+	r, err := StationarySweep(context.Background(), run.Env{}, sw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Result.Points) != 4 || r.Result.Points[1].Eta != 0.05 || r.Result.Points[1].B != 2 {
+		t.Fatalf("order: %+v", r.Result.Points)
+	}
+	one, err := Stationary(context.Background(), run.Env{}, sw.Config(r.Result.Points[3]))
+	if err != nil || one.Result.Fit.MLE != r.Result.Points[3].Result.Fit.MLE {
+		t.Errorf("sweep point differs from the single run: %v", err)
+	}
+	if p := r.Result.At(0.11, 2); p.Eta != 0.1 || p.B != 2 {
+		t.Errorf("At picked %+v", p)
+	}
+	if r.Experiment != "linreg/stationary-sweep" || r.Backend != Engine || r.CacheKey == "" {
+		t.Errorf("envelope: %+v", r.Envelope)
 	}
 }

@@ -6,7 +6,7 @@ import "github.com/sgdescape/sgdescape/pkg/dynamics"
 // overflowing an int), for checking a configuration against the machine
 // before anything is allocated (see pkg/memcheck).
 
-// problemBytes is the memory of the problem: the N×P inputs (and their rotated copy), the
+// MemoryBytes of the problem: the N×P inputs (and their rotated copy), the
 // labels, the Hessian and its eigenvectors, and the noise moments up to
 // P⁴ that the exact-noise dynamics (SDE4) and the P = 1 density need.
 func problemBytes(p Problem, kind dynamics.Kind) float64 {
@@ -24,7 +24,7 @@ func problemBytes(p Problem, kind dynamics.Kind) float64 {
 func (c StationaryConfig) MemoryBytes() float64 {
 	q := float64(c.P)
 	state := 8 * (4*q + 2*q*q)
-	return problemBytes(c.Problem, c.Dynamics) + float64(c.Chains)*state + 8*6*float64(c.Samples) + 8*2*float64(c.Bins)
+	return problemBytes(c.Problem, c.Kind) + float64(c.Chains)*state + 8*6*float64(c.Samples) + 8*2*float64(c.Bins)
 }
 
 // MemoryBytes of the first-passage experiment: the problem, one state per
@@ -33,7 +33,7 @@ func (c StationaryConfig) MemoryBytes() float64 {
 func (c FPTConfig) MemoryBytes() float64 {
 	q := float64(c.P)
 	state := 8 * (4*q + 2*q*q)
-	return problemBytes(c.Problem, c.Dynamics) + float64(c.Runs)*(state+8*4*float64(len(c.C)+2))
+	return problemBytes(c.Problem, c.Kind) + float64(c.Runs)*(state+8*4*float64(len(c.C)+2))
 }
 
 // timeResolution is the time between two loss checks of a run: η for SGD,
@@ -41,9 +41,9 @@ func (c FPTConfig) MemoryBytes() float64 {
 // with the loss).
 func timeResolution(c FPTConfig) float64 {
 	switch {
-	case c.Dynamics == dynamics.GLD:
+	case c.Kind == dynamics.GLD:
 		return 0
-	case c.Dynamics == dynamics.SGD || c.DT == 0:
+	case c.Kind == dynamics.SGD || c.DT == 0:
 		return c.Eta
 	}
 	return c.DT

@@ -6,26 +6,25 @@ import (
 	"math"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // StationaryVersion is the code version of the stationary experiment (part of the cache key).
-const StationaryVersion = "linreg-stationary/v1"
+const StationaryVersion = "linreg-stationary/v3"
 
 // StationaryConfig is one stationary-distribution experiment (Fig. 3a).
 type StationaryConfig struct {
 	Problem
-	Dynamics dynamics.Kind `json:"dynamics"`
-	Eta      float64       `json:"eta"`
-	B        int           `json:"B"`
-	DT       float64       `json:"dt,omitempty"`
-	Samples  int           `json:"samples"` // samples in total (split over Chains)
-	Every    int           `json:"every"`   // steps between samples
-	Burn     int64         `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
-	Chains   int           `json:"chains"`  // independent chains (1 as in the paper)
-	Bins     int           `json:"bins"`    // histogram bins of the paper-style fit
-	Boot     int           `json:"boot"`    // bootstrap resamples
+	// Config is the dynamics (kind, η, B, SDE step, GLD's h*).
+	dynamics.Config
+	Samples int   `json:"samples"` // samples in total (split over Chains)
+	Every   int   `json:"every"`   // steps between samples
+	Burn    int64 `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
+	Chains  int   `json:"chains"`  // independent chains (1 as in the paper)
+	Bins    int   `json:"bins"`    // histogram bins of the paper-style fit
+	Boot    int   `json:"boot"`    // bootstrap resamples
 }
 
 // Validate checks the configuration and says what to change.
@@ -33,7 +32,7 @@ func (c StationaryConfig) Validate() error {
 	if err := c.Problem.Validate(); err != nil {
 		return err
 	}
-	if err := validateDyn(c.Eta, c.B, c.N); err != nil {
+	if err := c.Config.ValidateFor(c.N); err != nil {
 		return err
 	}
 	switch {
@@ -56,11 +55,11 @@ func (c StationaryConfig) Validate() error {
 // StationaryResult is the outcome of Stationary.
 type StationaryResult struct {
 	Spectrum
-	Fit      escape.PhiFit `json:"fit"`
-	PhiMean  float64       `json:"phi_theory"`     // 1 + B/(ηh*) with h* = mean eigenvalue
-	PhiMax   float64       `json:"phi_theory_max"` // with h* = λ_max
-	Burn     int64         `json:"burn"`
-	Diverged bool          `json:"diverged"`
+	Fit      estimate.PhiFit `json:"fit"`
+	PhiMean  float64         `json:"phi_theory"`     // 1 + B/(ηh*) with h* = mean eigenvalue
+	PhiMax   float64         `json:"phi_theory_max"` // with h* = λ_max
+	Burn     int64           `json:"burn"`
+	Diverged bool            `json:"diverged"`
 	// Ell are the samples L/L* (chain after chain), Z the eigen-coordinate
 	// of each sample when P = 1 (for histograms of θ − θ*).
 	Ell []float64 `json:"ell"`
@@ -76,10 +75,10 @@ type StationaryResult struct {
 // Eq4Comparison holds the P = 1 check against the closed-form density of the
 // Eq.-4 diffusion with the exact noise of Eq. 8.
 type Eq4Comparison struct {
-	PhiEquivalent float64   `json:"phi_equivalent"` // φ with the density's E[log ℓ]
-	TailPhi       float64   `json:"tail_phi"`       // φ of its power-law tail
-	KS            escape.KS `json:"ks"`             // samples of z against its CDF
-	RelDiff       float64   `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
+	PhiEquivalent float64     `json:"phi_equivalent"` // φ with the density's E[log ℓ]
+	TailPhi       float64     `json:"tail_phi"`       // φ of its power-law tail
+	KS            estimate.KS `json:"ks"`             // samples of z against its CDF
+	RelDiff       float64     `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
 }
 
 type sampler struct {
@@ -102,22 +101,23 @@ func (s *sampler) Observe(st *dynamics.State) bool {
 	return len(s.ell[st.Run]) >= s.per
 }
 
-// Stationary runs the experiment, or returns its cached result.
-func Stationary(ctx context.Context, cache run.Cache, backendName string, c StationaryConfig, progress run.Progress) (run.Result[StationaryResult], error) {
-	if c.Dynamics == "" {
-		c.Dynamics = dynamics.SGD
+// Stationary runs the experiment, or returns its cached result. It runs the
+// native Go engine: env.Backend is not used, and provenance names Engine.
+func Stationary(ctx context.Context, env run.Env, c StationaryConfig) (run.Result[StationaryResult], error) {
+	if c.Kind == "" {
+		c.Kind = dynamics.SGD
 	}
 	if err := c.Validate(); err != nil {
 		return run.Result[StationaryResult]{}, err
 	}
-	spec := run.Spec{Experiment: "linreg/stationary", CodeVersion: StationaryVersion, Config: c, Seed: c.Seed, Backend: backendName}
-	return run.Do(ctx, cache, spec, func(ctx context.Context) (StationaryResult, error) {
-		return stationary(ctx, c, progress)
+	spec := env.Native(Engine).Spec("linreg/stationary", StationaryVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (StationaryResult, error) {
+		return stationary(ctx, c, env.Progress)
 	})
 }
 
 func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) (StationaryResult, error) {
-	_, q, err := c.Problem.build()
+	_, q, err := build(c.Problem)
 	if err != nil {
 		return StationaryResult{}, err
 	}
@@ -135,8 +135,8 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 		s.z = make([][]float64, c.Chains)
 	}
 	maxSteps := burn + int64(per)*int64(c.Every)
-	sum, err := dynamics.Run(ctx, q, dynamics.Config{Kind: c.Dynamics, Eta: c.Eta, B: c.B, DT: c.DT},
-		dynamics.Options{Runs: c.Chains, Seed: c.Seed + 1, MaxSteps: maxSteps, Progress: progress}, s)
+	sum, err := dynamics.Run(ctx, q, c.Config,
+		dynamics.Options{Runs: c.Chains, Seed: c.Seed + rng.DynamicsOffset, MaxSteps: maxSteps, Progress: progress}, s)
 	if err != nil {
 		return res, err
 	}
@@ -150,26 +150,26 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 			res.Z = append(res.Z, s.z[i]...)
 		}
 	}
-	res.Fit, err = escape.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+2)
+	res.Fit, err = estimate.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+rng.BootstrapOffset)
 	if err != nil {
 		return res, fmt.Errorf("fitting φ: %w", err)
 	}
-	if q.P == 1 && c.Dynamics == dynamics.SGD {
+	if q.P == 1 && c.Kind == dynamics.SGD {
 		if a, err := dynamics.KestenExponent(c.Eta, c.B, c.XStd*c.XStd); err == nil && !math.IsInf(a, 0) {
 			res.KestenPhi = (a + 1) / 2
 		}
 	}
-	if q.P == 1 && (c.Dynamics == dynamics.SGD || c.Dynamics == dynamics.SDE4) {
+	if q.P == 1 && (c.Kind == dynamics.SGD || c.Kind == dynamics.SDE4) {
 		d, err := dynamics.Stationary1D(q, c.Eta, c.B)
 		if err != nil {
 			return res, err
 		}
 		eq := &Eq4Comparison{TailPhi: d.TailPhi}
-		eq.PhiEquivalent, err = escape.PhiFromMeanLog(d.MeanLogEll(), 0.5)
+		eq.PhiEquivalent, err = estimate.PhiFromMeanLog(d.MeanLogEll(), 0.5)
 		if err != nil {
 			return res, err
 		}
-		eq.KS, err = escape.KSTest(res.Z, d.CDFAt, res.Fit.TauInt)
+		eq.KS, err = estimate.KSTest(res.Z, d.CDFAt, res.Fit.TauInt)
 		if err != nil {
 			return res, err
 		}
@@ -177,4 +177,35 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 		res.Eq4 = eq
 	}
 	return res, nil
+}
+
+// Eq4Density returns the exact stationary density of the Eq.-4 diffusion
+// with SGD's noise (dynamics.Stationary1D) for the problem and (η, B) of c,
+// which must have P = 1: the reference curve of the Fig. 3a histograms.
+func Eq4Density(c StationaryConfig) (*dynamics.Density1D, error) {
+	if c.P != 1 {
+		return nil, fmt.Errorf("linreg: the Eq.-4 density is known in closed form for P = 1 only, got P = %d", c.P)
+	}
+	_, q, err := build(c.Problem)
+	if err != nil {
+		return nil, err
+	}
+	return dynamics.Stationary1D(q, c.Eta, c.B)
+}
+
+// Densities evaluates at the points z the fitted power law of Eq. 17, the
+// best Gibbs law and the exact Eq.-4 density of c's problem (P = 1): the
+// curves over the histogram of θ − θ* in Fig. 3a. The Gibbs and Eq.-4
+// densities are floored at 1e-300 for log axes.
+func Densities(c StationaryConfig, res StationaryResult, z []float64) (powerLaw, gibbs, eq4 []float64, err error) {
+	d, err := Eq4Density(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, x := range z {
+		powerLaw = append(powerLaw, estimate.PowerLawPDF(x, res.HMean, res.LStar, res.Fit.MLE))
+		gibbs = append(gibbs, math.Max(estimate.GibbsPDF(x, res.HMean, res.Fit.GibbsT*res.LStar), 1e-300))
+		eq4 = append(eq4, math.Max(d.PDFAt(x), 1e-300))
+	}
+	return powerLaw, gibbs, eq4, nil
 }

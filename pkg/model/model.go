@@ -18,7 +18,6 @@ package model
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -26,6 +25,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best with dot import
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 )
 
 // Kind of a layer.
@@ -162,7 +162,7 @@ func (a Arch) NumParams() int {
 // Init draws parameters with Glorot-uniform weights, U(±sqrt(6/(fan_in+fan_out))),
 // and zero biases, from a PCG stream seeded by seed. Values are float32.
 func (a Arch) Init(seed uint64) []*tensors.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 0x9107))
+	rng := rng.New(seed, rng.ModelInit)
 	var out []*tensors.Tensor
 	for _, p := range a.Params() {
 		n := 1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -75,46 +76,56 @@ type Stage struct {
 	Diverged bool `json:"diverged,omitempty"`
 }
 
+// DecouplingResult holds the measurement at every stage, in epoch order.
+type DecouplingResult struct {
+	Stages []Stage `json:"stages"`
+	// Diverged is set when a stage met the divergence rule (RunSpec.Diverged).
+	Diverged bool `json:"diverged"`
+}
+
 // Decoupling trains to every stage and compares the exact and decoupled
 // spectra there. Stages are cached one by one.
-func Decoupling(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c DecouplingConfig, progress run.Progress) ([]run.Result[Stage], error) {
+func Decoupling(ctx context.Context, env run.Env, c DecouplingConfig) (run.Result[DecouplingResult], error) {
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return run.Result[DecouplingResult]{}, err
 	}
-	var out []run.Result[Stage]
+	start, all := time.Now(), true
+	var out DecouplingResult
 	var sess *Session
 	for i, ep := range c.Epochs {
-		spec := run.Spec{Experiment: "network/decoupling", CodeVersion: DecouplingVersion,
-			Config: struct {
-				DecouplingConfig
-				Stage int `json:"stage"`
-			}{c, ep}, Seed: c.Run.Train.Seed, Backend: backendName}
-		r, err := run.Do(ctx, cache, spec, func(ctx context.Context) (Stage, error) {
+		spec := env.Spec("network/decoupling", DecouplingVersion, struct {
+			DecouplingConfig
+			Stage int `json:"stage"`
+		}{c, ep}, c.Run.Train.Seed)
+		r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Stage, error) {
 			if sess == nil {
 				var err error
-				if sess, err = Open(be, backendName, cache, c.Run); err != nil {
+				if sess, err = Open(env.Backend, env.BackendName, env.Cache, c.Run); err != nil {
 					return Stage{}, err
 				}
 			}
-			if err := sess.Advance(ctx, ep, nil, progressStage(progress, i, len(c.Epochs), ep)); err != nil {
+			if err := sess.Advance(ctx, ep, nil, progressStage(env.Progress, i, len(c.Epochs), ep)); err != nil {
 				return Stage{}, err
 			}
-			return measureDecoupling(be, sess, c)
+			return measureDecoupling(env.Backend, sess, c)
 		})
 		if errors.Is(err, train.ErrDiverged) {
 			// Training blew up on the way to this stage: this and every later
 			// stage are reported as diverged (not cached: nothing was measured).
 			for _, e := range c.Epochs[i:] {
-				out = append(out, run.Result[Stage]{Result: Stage{Epoch: e, Loss: math.Inf(1), Diverged: true}})
+				out.Stages = append(out.Stages, Stage{Epoch: e, Loss: math.Inf(1), Diverged: true})
 			}
-			return out, nil
+			out.Diverged = true
+			return run.Compose(env.Spec("network/decoupling", DecouplingVersion, c, c.Run.Train.Seed), start, false, out)
 		}
 		if err != nil {
-			return out, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
+			return run.Result[DecouplingResult]{}, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
 		}
-		out = append(out, r)
+		all = all && r.FromCache
+		out.Stages = append(out.Stages, r.Result)
+		out.Diverged = out.Diverged || r.Result.Diverged
 	}
-	return out, nil
+	return run.Compose(env.Spec("network/decoupling", DecouplingVersion, c, c.Run.Train.Seed), start, all, out)
 }
 
 func progressStage(p run.Progress, i, n, ep int) run.Progress {
@@ -177,4 +188,25 @@ func measureDecoupling(be backends.Backend, s *Session, c DecouplingConfig) (Sta
 	}
 	st.Agreement, err = spectrum.Compare(st.Exact, st.Decoupled, c.TopK, c.Cutoff)
 	return st, err
+}
+
+// CountBelow returns how many of the eigenvalues v are ≤ lo (those a
+// logarithmic histogram from lo leaves out).
+func CountBelow(v []float64, lo float64) int {
+	n := 0
+	for _, x := range v {
+		if x <= lo {
+			n++
+		}
+	}
+	return n
+}
+
+// Ranked returns the first k values of v (a decreasing spectrum) against
+// their rank 1…k, floored at 1e-300 for log axes.
+func Ranked(v []float64, k int) (rank, value []float64) {
+	for i := 0; i < min(k, len(v)); i++ {
+		rank, value = append(rank, float64(i+1)), append(value, math.Max(v[i], 1e-300))
+	}
+	return
 }

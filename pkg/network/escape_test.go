@@ -176,7 +176,7 @@ func TestRunEscapeSmall(t *testing.T) {
 	}
 	cfg := EscapeConfig{Pretrain: pre, Eta: 0.05, B: 1, Runs: 12, C: []float64{1.3, 1.6, 2}, MaxSteps: 50000, Every: 1, Seed: 3,
 		Boot: 50, FreeRuns: 2, FreeSteps: 200}
-	r, err := RunEscape(context.Background(), be, "test", cache, cfg, nil)
+	r, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,19 +192,19 @@ func TestRunEscapeSmall(t *testing.T) {
 	if math.Abs(phi-res.ImpliedN/2-res.Fit.LogLog.Slope) > 1e-9*math.Abs(phi) {
 		t.Errorf("implied n %v does not reproduce slope %v", res.ImpliedN, res.Fit.LogLog.Slope)
 	}
-	again, err := RunEscape(context.Background(), be, "test", cache, cfg, nil)
+	again, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil || !again.FromCache {
 		t.Errorf("second call not cached: %v", err)
 	}
 	// A pre-training cut short is refused.
 	short := cfg
 	short.Pretrain.Epochs, short.Pretrain.UntilStationary, short.Pretrain.Tol = 20, false, 1e-9
-	if _, err := RunEscape(context.Background(), be, "test", cache, short, nil); err == nil || !strings.Contains(err.Error(), "not converged") {
+	if _, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, short); err == nil || !strings.Contains(err.Error(), "not converged") {
 		t.Errorf("non-stationary θ* accepted: %v", err)
 	}
 	bad := cfg
 	bad.C = []float64{0.9}
-	if _, err := RunEscape(context.Background(), be, "test", cache, bad, nil); err == nil {
+	if _, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {
 		t.Error("c ≤ 1 accepted")
 	}
 }
@@ -234,5 +234,73 @@ func TestStationarityCriterion(t *testing.T) {
 	}
 	if _, _, ok := windowDrift(mk(1, 2, 3), 2); ok {
 		t.Error("three checks cannot make two windows of two")
+	}
+}
+
+// Minimum shares the pre-training and spectrum cache of Escape; its exact
+// Hessian (Lanczos and Hutchinson from one stream) is reproducible and its
+// trace agrees with the sum of the exact eigenvalues' scale.
+func TestMinimumSharesTheCacheAndExactHessian(t *testing.T) {
+	fakeMNIST(t, 60)
+	be, _ := backend.New()
+	env := run.Env{Backend: be, BackendName: "test", Cache: run.Cache{Dir: t.TempDir()}}
+	pre := PretrainConfig{
+		Run: RunSpec{Data: DataSpec{Set: "mnist", N: 60, Targets: EvenOdd}, Arch: ArchSpec{Kind: "mlp", Widths: []int{4}},
+			Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 10, Seed: 1}},
+		Epochs: 40, CheckEvery: 20, Window: 2, Tol: 0.05,
+	}
+	ms, err := Spectrum(context.Background(), env, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Minimum(context.Background(), env, MinimumConfig{Pretrain: pre, K: 3, Probes: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Result.Spectrum.HStar != ms.Result.HStar || m.Result.Exact == nil || len(m.Result.Exact.Top) != 3 {
+		t.Fatalf("minimum: %+v", m.Result.Exact)
+	}
+	top := m.Result.Exact.Top
+	if !(top[0] >= top[1] && top[1] >= top[2]) || math.IsNaN(float64(m.Result.Exact.Trace)) {
+		t.Errorf("exact Hessian: top %v, trace %v", top, m.Result.Exact.Trace)
+	}
+	ex, err := ExactHessian(context.Background(), env, ExactHessianConfig{Pretrain: pre, K: 3, Probes: 40})
+	if err != nil || !ex.FromCache || ex.Result.Top[0] != top[0] {
+		t.Errorf("ExactHessian does not share Minimum's cached result: %v %+v", err, ex)
+	}
+	fresh := env
+	fresh.Cache = run.Cache{}
+	again, err := ExactHessian(context.Background(), fresh, ExactHessianConfig{Pretrain: pre, K: 3, Probes: 40})
+	if err != nil || math.Abs(again.Result.Top[0]-top[0]) > 1e-9*top[0] || again.Result.Trace != m.Result.Exact.Trace {
+		t.Errorf("not reproducible: %v, %v vs %v", err, again.Result, m.Result.Exact)
+	}
+	if _, err := ExactHessian(context.Background(), env, ExactHessianConfig{Pretrain: pre, K: 100000}); err == nil {
+		t.Error("k > P accepted")
+	}
+	if _, err := ExactHessian(context.Background(), env, ExactHessianConfig{Pretrain: pre}); err == nil {
+		t.Error("nothing asked, accepted")
+	}
+}
+
+func TestPresetsAreValid(t *testing.T) {
+	for _, s := range []run.Scale{run.Quick, run.Paper} {
+		for name, err := range map[string]error{
+			"decoupling": PaperDecoupling(s).Validate(),
+			"noise mlp":  PaperNoiseMLP(model.MSE, s).Validate(),
+			"noise cnn":  PaperNoiseCNN(model.CE, s).Validate(),
+			"pretrain":   PaperPretrain(s).Validate(),
+			"escape":     PaperEscape(s).Validate(),
+			"minimum":    PaperMinimum(s).Validate(),
+		} {
+			if err != nil {
+				t.Errorf("%s at %s scale: %v", name, s, err)
+			}
+		}
+	}
+	if q, p := PaperPretrain(run.Quick), PaperPretrain(run.Paper); q.Run.Data.N != 2000 || p.Run.Data.N != 10000 || p.Epochs != 2750 || p.CheckEvery != 25 {
+		t.Errorf("pre-training presets: %+v / %+v", q, p)
+	}
+	if e := PaperEscape(run.Paper); e.AllowNonStationary || e.Eta != 0.016 || e.Pretrain.Run.Arch.Widths[0] != 10 {
+		t.Errorf("escape preset: %+v", e)
 	}
 }

@@ -217,3 +217,17 @@ func (s *Session) save() error {
 
 // Params returns the current parameters.
 func (s *Session) Params() []*tensors.Tensor { return s.Trainer.Params() }
+
+// NumParams returns the number of parameters of the network of r (it reads
+// the data set for its input shape).
+func (r RunSpec) NumParams() (int, error) {
+	ds, err := r.Data.Load()
+	if err != nil {
+		return 0, err
+	}
+	a, err := r.Arch.Build(ds)
+	if err != nil {
+		return 0, err
+	}
+	return a.NumParams(), nil
+}

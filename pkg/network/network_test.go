@@ -53,15 +53,14 @@ func TestDecouplingStagesAndCache(t *testing.T) {
 			Train: train.Config{Loss: model.MSE, Eta: 0.05, B: 8, Seed: 2}},
 		Epochs: []int{0, 3}, TopK: 5, Cutoff: 1e-6,
 	}
-	rs, err := Decoupling(context.Background(), be, "test", cache, cfg, nil)
+	rs, err := Decoupling(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 2 || rs[1].Result.Epoch != 3 || len(rs[0].Result.Exact) != 40 {
-		t.Fatalf("stages: %d, epoch %d, %d eigenvalues", len(rs), rs[1].Result.Epoch, len(rs[0].Result.Exact))
+	if len(rs.Result.Stages) != 2 || rs.Result.Stages[1].Epoch != 3 || len(rs.Result.Stages[0].Exact) != 40 {
+		t.Fatalf("stages: %d, epoch %d, %d eigenvalues", len(rs.Result.Stages), rs.Result.Stages[1].Epoch, len(rs.Result.Stages[0].Exact))
 	}
-	for _, r := range rs {
-		s := r.Result
+	for _, s := range rs.Result.Stages {
 		// Traces: Tr[(1/N)Σℓ_μC_μ] = (1/N)Σℓ_μ|∇f_μ|², Tr[L(1/N)ΣC_μ] = L·(1/N)Σ|∇f_μ|²; both positive,
 		// and the decoupled matrix's spectrum is the exact one's when every ℓ_μ equals L.
 		var te, td float64
@@ -76,37 +75,37 @@ func TestDecouplingStagesAndCache(t *testing.T) {
 			t.Errorf("epoch %d: traces %v %v, agreement %+v", s.Epoch, te, td, s.Agreement)
 		}
 	}
-	if rs[1].Result.Loss >= rs[0].Result.Loss {
-		t.Errorf("loss did not fall: %v → %v", rs[0].Result.Loss, rs[1].Result.Loss)
+	if rs.Result.Stages[1].Loss >= rs.Result.Stages[0].Loss {
+		t.Errorf("loss did not fall: %v → %v", rs.Result.Stages[0].Loss, rs.Result.Stages[1].Loss)
 	}
 	// Asking again with one more stage reuses the cached stages and the checkpoint at epoch 3.
 	cfg2 := cfg
 	cfg2.Epochs = []int{0, 3, 5}
-	rs2, err := Decoupling(context.Background(), be, "test", cache, cfg2, nil)
+	rs2, err := Decoupling(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rs2[2].Result.Epoch != 5 {
-		t.Fatalf("third stage at epoch %d", rs2[2].Result.Epoch)
+	if rs2.Result.Stages[2].Epoch != 5 {
+		t.Fatalf("third stage at epoch %d", rs2.Result.Stages[2].Epoch)
 	}
 	// A fresh run straight to epoch 5 (no cache) gives the same spectrum: resuming is exact.
 	fresh := cfg
 	fresh.Epochs = []int{5}
-	rf, err := Decoupling(context.Background(), be, "test", run.Cache{}, fresh, nil)
+	rf, err := Decoupling(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: run.Cache{}}, fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(rf[0].Result.Exact[0]-rs2[2].Result.Exact[0]) > 1e-9*rf[0].Result.Exact[0] {
-		t.Errorf("resumed λ1 %v, straight run %v", rs2[2].Result.Exact[0], rf[0].Result.Exact[0])
+	if math.Abs(rf.Result.Stages[0].Exact[0]-rs2.Result.Stages[2].Exact[0]) > 1e-9*rf.Result.Stages[0].Exact[0] {
+		t.Errorf("resumed λ1 %v, straight run %v", rs2.Result.Stages[2].Exact[0], rf.Result.Stages[0].Exact[0])
 	}
 	bad := cfg
 	bad.Epochs = []int{3, 1}
-	if _, err := Decoupling(context.Background(), be, "test", cache, bad, nil); err == nil {
+	if _, err := Decoupling(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {
 		t.Error("decreasing epochs accepted")
 	}
 	bad = cfg
 	bad.Run.Data.Targets = OneHot
-	if _, err := Decoupling(context.Background(), be, "test", cache, bad, nil); err == nil {
+	if _, err := Decoupling(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {
 		t.Error("one-hot targets accepted for the spectra")
 	}
 }
@@ -120,38 +119,38 @@ func TestNoiseCurveResumes(t *testing.T) {
 			Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 10, Seed: 3}},
 		Epochs: 4, Every: 1, Decoupled: true, Boot: 50,
 	}
-	a, err := RunNoiseCurve(context.Background(), be, "test", cache, cfg, nil)
+	a, err := Noise(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Points) != 5 || a.Points[4].Epoch != 4 || !(a.Points[0].Noise > 0) || !(a.Points[0].Decoupled > 0) {
-		t.Fatalf("points: %+v", a.Points)
+	if len(a.Result.Points) != 5 || a.Result.Points[4].Epoch != 4 || !(a.Result.Points[0].Noise > 0) || !(a.Result.Points[0].Decoupled > 0) {
+		t.Fatalf("points: %+v", a.Result.Points)
 	}
-	for _, p := range a.Points {
+	for _, p := range a.Result.Points {
 		want := float64(40-10) / (10 * 39) * p.Noise
 		if math.Abs(p.TraceSigma-want) > 1e-12*want {
 			t.Errorf("Tr Σ %v, want (N−B)/(B(N−1))·𝒩 = %v", p.TraceSigma, want)
 		}
 	}
 	cfg.Epochs = 8
-	b, err := RunNoiseCurve(context.Background(), be, "test", cache, cfg, nil)
+	b, err := Noise(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	straight, err := RunNoiseCurve(context.Background(), be, "test", run.Cache{}, cfg, nil)
+	straight, err := Noise(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: run.Cache{}}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range b.Points {
-		if math.Abs(b.Points[i].Loss-straight.Points[i].Loss) > 1e-6*straight.Points[i].Loss {
-			t.Errorf("epoch %d: resumed loss %v, straight %v", b.Points[i].Epoch, b.Points[i].Loss, straight.Points[i].Loss)
+	for i := range b.Result.Points {
+		if math.Abs(b.Result.Points[i].Loss-straight.Result.Points[i].Loss) > 1e-6*straight.Result.Points[i].Loss {
+			t.Errorf("epoch %d: resumed loss %v, straight %v", b.Result.Points[i].Epoch, b.Result.Points[i].Loss, straight.Result.Points[i].Loss)
 		}
 	}
-	if math.IsNaN(b.LateSlope) {
+	if math.IsNaN(b.Result.LateSlope) {
 		t.Error("no late slope")
 	}
 	cfg.Every = 0
-	if _, err := RunNoiseCurve(context.Background(), be, "test", cache, cfg, nil); err == nil {
+	if _, err := Noise(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg); err == nil {
 		t.Error("every = 0 accepted")
 	}
 }

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
+	"time"
 
-	"github.com/gomlx/gomlx/backends"
-
-	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/noise"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/train"
 )
@@ -98,20 +97,32 @@ type NoiseCurve struct {
 	DivergedAt int  `json:"diverged_at_epoch"`
 }
 
-// RunNoiseCurve trains and measures; each measured epoch is cached, and
-// training is checkpointed, so an interrupted run resumes.
-func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string, cache run.Cache, c NoiseCurveConfig, progress run.Progress) (NoiseCurve, error) {
-	if err := c.Validate(); err != nil {
-		return NoiseCurve{}, err
-	}
-	sess, err := Open(be, backendName, cache, c.Run)
+// Noise trains and measures the noise strength along training (section
+// 5.2, Fig. 2); each measured epoch is cached, and training is
+// checkpointed, so an interrupted run resumes.
+func Noise(ctx context.Context, env run.Env, c NoiseCurveConfig) (run.Result[NoiseCurve], error) {
+	start := time.Now()
+	out, all, err := noiseCurve(ctx, env, c)
 	if err != nil {
-		return NoiseCurve{}, err
+		return run.Result[NoiseCurve]{}, err
+	}
+	return run.Compose(env.Spec("network/noise", NoiseCurveVersion, c, c.Run.Train.Seed), start, all, out)
+}
+
+func noiseCurve(ctx context.Context, env run.Env, c NoiseCurveConfig) (NoiseCurve, bool, error) {
+	if err := c.Validate(); err != nil {
+		return NoiseCurve{}, false, err
+	}
+	be, progress := env.Backend, env.Progress
+	sess, err := Open(be, env.BackendName, env.Cache, c.Run)
+	if err != nil {
+		return NoiseCurve{}, false, err
 	}
 	ev, err := noise.NewEvaluator(be, sess.Arch, c.Run.Train.Loss, c.Decoupled)
 	if err != nil {
-		return NoiseCurve{}, err
+		return NoiseCurve{}, false, err
 	}
+	all := true
 	out := NoiseCurve{Arch: sess.Arch.Name, Params: sess.Arch.NumParams()}
 	var epochs []int
 	for e := 0; e <= c.Epochs; e += c.Every {
@@ -126,8 +137,8 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 				Run       RunSpec `json:"run"`
 				Decoupled bool    `json:"decoupled"`
 				Epoch     int     `json:"epoch"`
-			}{c.Run, c.Decoupled, ep}, Seed: c.Run.Train.Seed, Backend: backendName}
-		r, err := run.Do(ctx, cache, spec, func(ctx context.Context) (Point, error) {
+			}{c.Run, c.Decoupled, ep}, Seed: c.Run.Train.Seed, Backend: env.BackendName, Plugin: env.Plugin}
+		r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Point, error) {
 			if sess.Trainer.Epoch() > ep {
 				return Point{}, fmt.Errorf("internal: the run passed epoch %d", ep)
 			}
@@ -153,11 +164,12 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 			}
 			out.LateSlope, out.EarlySlope = math.NaN(), math.NaN()
 			out.LateSlopeCI = run.NewInterval(math.NaN(), math.NaN())
-			return out, nil
+			return out, false, nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("epoch %d: %w", ep, err)
+			return out, false, fmt.Errorf("epoch %d: %w", ep, err)
 		}
+		all = all && r.FromCache
 		out.Points = append(out.Points, r.Result)
 		progress.Report(i+1, len(epochs), fmt.Sprintf("epoch %d: L = %.4g, 𝒩 = %.4g", ep, r.Result.Loss, r.Result.Noise))
 	}
@@ -168,7 +180,7 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 			out.LateSlope, out.EarlySlope = math.NaN(), math.NaN()
 			out.LateSlopeCI = run.NewInterval(math.NaN(), math.NaN())
 			out.LateFrom = out.Points[n/2].Epoch
-			return out, nil
+			return out, all, nil
 		}
 	}
 	late := out.Points[n/2:]
@@ -181,40 +193,94 @@ func RunNoiseCurve(ctx context.Context, be backends.Backend, backendName string,
 	}
 	out.LateSlope, out.LateSlopeCI, err2 = logSlope(late, boot, c.Run.Train.Seed)
 	if err2 != nil {
-		return out, fmt.Errorf("late-training slope: %w", err2)
+		return out, false, fmt.Errorf("late-training slope: %w", err2)
 	}
 	out.EarlySlope, _, _ = logSlope(early, 0, 0)
-	return out, nil
+	return out, all, nil
 }
 
 // logSlope fits log 𝒩 = a + s·log L by least squares and bootstraps the
 // pairs for a 95 % interval.
 func logSlope(ps []Point, boot int, seed uint64) (float64, run.Interval, error) {
-	var x, y []float64
-	for _, p := range ps {
-		if !(p.Loss > 0) || !(p.Noise > 0) {
+	x, y := make([]float64, len(ps)), make([]float64, len(ps))
+	for i, p := range ps {
+		x[i], y[i] = p.Loss, p.Noise
+	}
+	return estimate.LogLogSlope(x, y, boot, rng.New(seed, rng.NoiseSlopeBootstrap))
+}
+
+// LateDecoupledRatio is the mean of decoupled/𝒩 over the last half of the
+// measured epochs (0 when the decoupled prediction was not measured): how
+// well 2L·(1/N)Σ|∇f|² (Eq. 9) predicts the noise strength late in training.
+func (c NoiseCurve) LateDecoupledRatio() float64 {
+	s, k := 0.0, 0
+	for _, pt := range c.Points[len(c.Points)/2:] {
+		if pt.Noise > 0 && pt.Decoupled > 0 {
+			s += pt.Decoupled / pt.Noise
+			k++
+		}
+	}
+	if k == 0 {
+		return 0
+	}
+	return s / float64(k)
+}
+
+// LogLog returns the points with L > 0 and 𝒩 > 0 (for log axes), and the
+// losses of the late half (index ≥ len/2) in the same filter.
+func (c NoiseCurve) LogLog() (loss, noise, lateLoss []float64) {
+	for i, pt := range c.Points {
+		if !(pt.Loss > 0) || !(pt.Noise > 0) {
 			continue
 		}
-		x, y = append(x, math.Log(p.Loss)), append(y, math.Log(p.Noise))
-	}
-	_, s, err := escape.OLS(x, y)
-	if err != nil {
-		return math.NaN(), run.NewInterval(math.NaN(), math.NaN()), err
-	}
-	if boot <= 0 {
-		return s, run.NewInterval(math.NaN(), math.NaN()), nil
-	}
-	rng := rand.New(rand.NewPCG(seed, 0x5109e))
-	var ss []float64
-	bx, by := make([]float64, len(x)), make([]float64, len(x))
-	for b := 0; b < boot; b++ {
-		for i := range bx {
-			j := rng.IntN(len(x))
-			bx[i], by[i] = x[j], y[j]
-		}
-		if _, v, err := escape.OLS(bx, by); err == nil {
-			ss = append(ss, v)
+		loss, noise = append(loss, pt.Loss), append(noise, pt.Noise)
+		if i >= len(c.Points)/2 {
+			lateLoss = append(lateLoss, pt.Loss)
 		}
 	}
-	return s, run.NewInterval(escape.Percentile(ss, 0.025), escape.Percentile(ss, 0.975)), nil
+	return
+}
+
+// LateFitLine returns the ends of the late-training fit for a figure: the
+// line of slope LateSlope through the centroid of the late points (log–log),
+// from the last late loss to the first. ok is false with fewer than two late
+// points or no slope.
+func (c NoiseCurve) LateFitLine() (x, y []float64, ok bool) {
+	var ll, ln []float64
+	for _, pt := range c.Points[len(c.Points)/2:] {
+		if pt.Loss > 0 && pt.Noise > 0 {
+			ll, ln = append(ll, pt.Loss), append(ln, pt.Noise)
+		}
+	}
+	if len(ll) < 2 || math.IsNaN(c.LateSlope) {
+		return nil, nil, false
+	}
+	x = []float64{ll[len(ll)-1], ll[0]}
+	y0, y1, ok := estimate.LineThrough(ll, ln, c.LateSlope, x[0], x[1])
+	return x, []float64{y0, y1}, ok
+}
+
+// SlopeOne returns the ends of a slope-1 guide through the last point
+// (loss, noise), spanning the range of the losses: 𝒩 ∝ L (Eq. 6).
+func SlopeOne(loss, noise []float64) (x, y []float64) {
+	if len(loss) == 0 {
+		return nil, nil
+	}
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range loss {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	lastL, lastN := loss[len(loss)-1], noise[len(noise)-1]
+	return []float64{lo, hi}, []float64{lastN * lo / lastL, lastN * hi / lastL}
+}
+
+// DecoupledPoints returns (L, decoupled prediction) at the epochs where L,
+// 𝒩 and the prediction are positive (for log axes).
+func (c NoiseCurve) DecoupledPoints() (loss, decoupled []float64) {
+	for _, pt := range c.Points {
+		if pt.Loss > 0 && pt.Noise > 0 && pt.Decoupled > 0 {
+			loss, decoupled = append(loss, pt.Loss), append(decoupled, pt.Decoupled)
+		}
+	}
+	return
 }

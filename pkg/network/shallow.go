@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync/atomic"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"gonum.org/v1/gonum/mat"
@@ -214,46 +213,54 @@ func (c *Continuation) step(r *replica, idx []int32) {
 type ContinuationObserver func(run int, steps int64, t, loss float64) (stop bool)
 
 // Run simulates runs replicas for at most maxSteps steps each, observing the
-// full-batch loss every `every` steps (and at step 0). Run r draws its
+// full-batch loss every `every` steps (and at step 0 and the last step),
+// with the shared ensemble driver dynamics.Simulate. Run r draws its
 // mini-batches from dynamics.RunRNG(seed, r). It returns the number of
-// diverged runs (non-finite loss) and the total steps.
+// diverged runs (non-finite loss or above 10¹²) and the total steps.
 func (c *Continuation) Run(ctx context.Context, runs int, seed uint64, maxSteps int64, every int64, obs ContinuationObserver, progress run.Progress) (diverged int, total int64, err error) {
 	if runs < 1 || maxSteps < 1 || every < 1 {
 		return 0, 0, fmt.Errorf("network: need runs ≥ 1, max steps ≥ 1 and every ≥ 1")
 	}
-	var div, steps atomic.Int64
-	err = run.Parallel(ctx, runs, 0, progress, func() string { return fmt.Sprintf("%d run-steps", steps.Load()) },
-		func(ctx context.Context, r int) error {
-			bt, err := minibatch.New(c.N, c.B, dynamics.RunRNG(seed, r))
-			if err != nil {
-				return err
-			}
-			rep := c.newReplica()
-			halt := obs(r, 0, 0, c.loss(rep))
-			var s int64
-			defer func() { steps.Add(s & 0x3ff) }()
-			for !halt && s < maxSteps {
-				c.step(rep, bt.Next())
-				s++
-				if s%c.RefreshEvery == 0 {
-					c.refresh(rep)
-				}
-				if s%every == 0 || s == maxSteps {
-					l := c.loss(rep)
-					if math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12 {
-						div.Add(1)
-						return nil
-					}
-					halt = obs(r, s, float64(s)*c.Eta, l)
-				}
-				if s&0x3ff == 0 {
-					steps.Add(0x400)
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+	sum, err := dynamics.Simulate(ctx, c, dynamics.Schedule{Runs: runs, Seed: seed, MaxSteps: maxSteps, Every: every, Progress: progress},
+		func(r int, steps int64, _ dynamics.Walker, t, loss float64, div bool) bool {
+			return div || obs(r, steps, t, loss)
 		})
-	return int(div.Load()), steps.Load(), err
+	return sum.Diverged, sum.TotalSteps, err
 }
+
+// Walker makes run r: a replica of the network with its own mini-batches
+// (the continuation is a dynamics.Ensemble).
+func (c *Continuation) Walker(r int, seed uint64) (dynamics.Walker, error) {
+	bt, err := minibatch.New(c.N, c.B, dynamics.RunRNG(seed, r))
+	if err != nil {
+		return nil, err
+	}
+	return &walker{c: c, rep: c.newReplica(), bt: bt}, nil
+}
+
+// walker is one run of the continuation.
+type walker struct {
+	c     *Continuation
+	rep   *replica
+	bt    *minibatch.Batcher
+	steps int64
+}
+
+// Step performs one SGD step, refreshing the pre-activations exactly every
+// RefreshEvery steps; observed, it returns t = η·steps and the exact
+// full-batch loss, diverged when that is not finite or above 10¹².
+func (w *walker) Step(observe bool) (t, loss float64, diverged bool) {
+	w.c.step(w.rep, w.bt.Next())
+	w.steps++
+	if w.steps%w.c.RefreshEvery == 0 {
+		w.c.refresh(w.rep)
+	}
+	if !observe {
+		return 0, 0, false
+	}
+	t, l := w.Observe()
+	return t, l, math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12
+}
+
+// Observe returns t = η·steps and the exact full-batch loss.
+func (w *walker) Observe() (t, loss float64) { return float64(w.steps) * w.c.Eta, w.c.loss(w.rep) }

@@ -152,15 +152,17 @@ func display(htmlText, plain string) {
 	}
 }
 
-// Show renders a figure inline (PNG). A figure that cannot be drawn, for
-// example because of non-finite data, ends the cell with the reason.
+// Show renders a figure inline: a PNG at 144 dots per inch shown at its true
+// size (FigureHTML), sharp and no larger than the figure's Width × Height
+// plus its legend. A figure that cannot be drawn, for example because of
+// non-finite data, ends the cell with the reason.
 func Show(f plot.Figure) {
-	png, err := f.PNG()
+	img, err := FigureHTML(f)
 	Check(err)
 	if gonbui.IsNotebook {
-		gonbui.DisplayPNG(png)
+		gonbui.DisplayHTML(img)
 	} else {
-		fmt.Printf("[figure %q: %d bytes of PNG]\n", f.Title, len(png))
+		fmt.Printf("[figure %q: %d bytes of HTML]\n", f.Title, len(img))
 	}
 }
 
@@ -182,30 +184,12 @@ func Markdown(md string) {
 
 // Table shows an HTML table with a caption.
 func Table(caption string, header []string, rows [][]string) {
-	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse;font-size:90%">`)
-	if caption != "" {
-		b.WriteString("<caption style=\"caption-side:top;text-align:left\"><b>" + html.EscapeString(caption) + "</b></caption>")
-	}
-	b.WriteString("<thead><tr>")
-	for _, h := range header {
-		b.WriteString(`<th style="border-bottom:1px solid #888;padding:2px 8px;text-align:left">` + html.EscapeString(h) + "</th>")
-	}
-	b.WriteString("</tr></thead><tbody>")
-	for _, r := range rows {
-		b.WriteString("<tr>")
-		for _, c := range r {
-			b.WriteString(`<td style="padding:2px 8px">` + html.EscapeString(c) + "</td>")
-		}
-		b.WriteString("</tr>")
-	}
-	b.WriteString("</tbody></table>")
 	var plain strings.Builder
 	plain.WriteString(caption + "\n" + strings.Join(header, " | ") + "\n")
 	for _, r := range rows {
 		plain.WriteString(strings.Join(r, " | ") + "\n")
 	}
-	display(b.String(), plain.String())
+	display(TableHTML(caption, header, rows), plain.String())
 }
 
 // Progress returns a run.Progress that keeps one live line updated in the

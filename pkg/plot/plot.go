@@ -13,11 +13,14 @@ import (
 	"strconv"
 
 	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Style says how a series is drawn.
@@ -52,7 +55,11 @@ type Figure struct {
 	Width, Height float64
 	// XMin, XMax, YMin, YMax fix axis ranges when non-zero.
 	XMin, XMax, YMin, YMax float64
-	// Legend position: top-right unless LegendLeft or LegendBottom.
+	// The legend is drawn outside the axes, to the right of the data, so it
+	// never covers a point; the image grows by the legend's width so the data
+	// area keeps its size. LegendBottom aligns it with the bottom of the axes
+	// instead of the top. LegendLeft is kept for existing callers and has no
+	// effect (a legend inside the axes could hide data).
 	LegendLeft, LegendBottom bool
 }
 
@@ -114,6 +121,7 @@ func (f Figure) build() (*gplot.Plot, error) {
 		return nil, err
 	}
 	p := gplot.New()
+	useFonts(p)
 	p.Title.Text = f.Title
 	p.X.Label.Text = f.XLabel
 	p.Y.Label.Text = f.YLabel
@@ -182,8 +190,10 @@ func (f Figure) build() (*gplot.Plot, error) {
 		}
 	}
 	p.Legend.Top = !f.LegendBottom
-	p.Legend.Left = f.LegendLeft
+	p.Legend.Left = true // icons first, text after; the legend sits right of the axes (render)
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.Padding = vg.Points(2)     // entries apart, so that sub- and superscripts do not touch
+	p.Legend.YPosition = draw.PosCenter // each symbol level with the middle of its text
 	if f.XMin != 0 {
 		p.X.Min = f.XMin
 	}
@@ -203,6 +213,88 @@ func (f Figure) build() (*gplot.Plot, error) {
 		return nil, fmt.Errorf("plot %q: a logarithmic axis needs a positive range (x from %v, y from %v)", f.Title, p.X.Min, p.Y.Min)
 	}
 	return p, nil
+}
+
+// useFonts makes every text of p use the figures' fonts (fonts.go).
+func useFonts(p *gplot.Plot) {
+	p.TextHandler = textHandler
+	for _, sty := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.X.Tick.Label,
+		&p.Y.Label.TextStyle, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		sty.Handler = textHandler
+		sty.Font = font.From(sansFont, sty.Font.Size)
+	}
+}
+
+// fitLabels shrinks an axis label that is longer than its axis (down to 7 pt):
+// gonum/plot would otherwise squeeze the data area until the label fits,
+// leaving a figure with a wide empty band above the axes.
+func fitLabels(p *gplot.Plot, width, height vg.Length) {
+	for _, l := range []struct {
+		sty   *text.Style
+		txt   string
+		avail vg.Length
+	}{{&p.Y.Label.TextStyle, p.Y.Label.Text, height - vg.Inch}, {&p.X.Label.TextStyle, p.X.Label.Text, width - vg.Inch}} {
+		if l.txt == "" || l.avail <= 0 {
+			continue
+		}
+		w, _, _ := textHandler.Box(l.txt, l.sty.Font)
+		if w > l.avail {
+			l.sty.Font.Size = max(vg.Points(7), l.sty.Font.Size*l.avail/w)
+		}
+	}
+}
+
+// legendGap separates the axes from the legend drawn to their right.
+const legendGap = 8 // points
+
+// legendWidth is the width the legend needs right of the axes (0 without entries).
+func legendWidth(l *gplot.Legend, height vg.Length) vg.Length {
+	c := draw.Canvas{Rectangle: vg.Rectangle{Max: vg.Point{X: 100 * vg.Inch, Y: height}}}
+	r := l.Rectangle(c)
+	if r.Size().X <= 0 {
+		return 0
+	}
+	return r.Size().X + 2*vg.Points(legendGap)
+}
+
+// drawWithLegend draws p on the left of c and the legend in the strip of
+// width legendW on its right, aligned with the top (or bottom) of the axes.
+//
+// It also draws the axis labels itself, centred on the data area: gonum/plot
+// reserves room for a label as if it sat at the arithmetic middle of the axis
+// range, which on a logarithmic axis is near its top (or right) end, and so
+// squeezes the data area and leaves an empty band above (or beside) it.
+func drawWithLegend(p *gplot.Plot, l *gplot.Legend, c draw.Canvas, legendW vg.Length) {
+	xl, yl := p.X.Label, p.Y.Label
+	p.X.Label.Text, p.Y.Label.Text = "", ""
+	var left, bottom vg.Length
+	if yl.Text != "" {
+		left = yl.TextStyle.FontExtents().Descent + yl.TextStyle.Height(yl.Text) + yl.Padding
+	}
+	if xl.Text != "" {
+		bottom = xl.TextStyle.Height(xl.Text) + xl.Padding
+	}
+	plotC := draw.Crop(c, left, -legendW, bottom, 0)
+	p.Draw(plotC)
+	data := p.DataCanvas(plotC)
+	if yl.Text != "" {
+		sty := yl.TextStyle
+		sty.Rotation += math.Pi / 2
+		x := c.Min.X + yl.TextStyle.Height(yl.Text) - yl.TextStyle.FontExtents().Descent
+		c.FillText(sty, vg.Point{X: x, Y: data.Center().Y}, yl.Text)
+	}
+	if xl.Text != "" {
+		c.FillText(xl.TextStyle, vg.Point{X: data.Center().X, Y: c.Min.Y + xl.TextStyle.FontExtents().Descent}, xl.Text)
+	}
+	if legendW == 0 {
+		return
+	}
+	// The strip shares the axes' vertical extent: below the title, above the x axis.
+	strip := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+		Min: vg.Point{X: c.Max.X - legendW + vg.Points(legendGap), Y: data.Min.Y},
+		Max: vg.Point{X: c.Max.X - vg.Points(legendGap), Y: data.Max.Y},
+	}}
+	l.Draw(strip)
 }
 
 type errPoint struct{ x, y, lo, hi float64 }
@@ -230,18 +322,22 @@ func (f Figure) render(format string) (out []byte, err error) {
 	if h == 0 {
 		h = 4
 	}
+	width, height := vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch
+	fitLabels(p, width, height)
+	legend := p.Legend
+	p.Legend = gplot.NewLegend() // drawn by drawWithLegend, outside the axes
+	legendW := legendWidth(&legend, height)
 	var wt io.WriterTo
 	if format == "png" {
 		// 144 dpi: crisp in HTML reports; gonum's default (96) looks blurred.
-		c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch), vgimg.UseDPI(144))}
-		p.Draw(draw.New(c))
+		c := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width+legendW, height), vgimg.UseDPI(144))}
+		drawWithLegend(p, &legend, draw.New(c), legendW)
 		wt = c
 	} else {
-		var err error
-		wt, err = p.WriterTo(vg.Length(w)*vg.Inch, vg.Length(h)*vg.Inch, format)
-		if err != nil {
-			return nil, fmt.Errorf("plot %q: %w", f.Title, err)
-		}
+		// Fonts embedded, so that every glyph (𝒩, ˢ, …) shows without the fonts installed.
+		c := vgsvg.NewWith(vgsvg.UseWH(width+legendW, height), vgsvg.EmbedFonts(true))
+		drawWithLegend(p, &legend, draw.New(c), legendW)
+		wt = c
 	}
 	var buf bytes.Buffer
 	if _, err := wt.WriteTo(&buf); err != nil {
@@ -259,7 +355,8 @@ func (f Figure) SVG() ([]byte, error) { return f.render("svg") }
 // LogTicks labels 1, 2 and 5 times powers of ten when the axis spans at most
 // three decades (so that short log axes such as c ∈ [1.2, 6] carry labels),
 // every power of ten up to ten decades, and every k-th power of ten beyond,
-// keeping at most about eight labels.
+// keeping at most about eight labels (beyond 40 decades only the labelled
+// powers get a tick).
 type LogTicks struct{}
 
 // Ticks implements gonum/plot's Ticker.
@@ -310,6 +407,8 @@ func (LogTicks) Ticks(min, max float64) []gplot.Tick {
 			t := gplot.Tick{Value: v}
 			if math.Mod(e, step) == 0 {
 				t.Label = label(v)
+			} else if decades > 40 {
+				continue // unlabelled ticks at every decade of a huge range merge into a solid bar
 			}
 			ticks = append(ticks, t)
 		}

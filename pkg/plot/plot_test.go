@@ -2,9 +2,17 @@ package plot
 
 import (
 	"bytes"
+	"image/color"
+	"image/png"
 	"math"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func TestRendersPNGAndSVG(t *testing.T) {
@@ -26,6 +34,9 @@ func TestRendersPNGAndSVG(t *testing.T) {
 	svg, err := f.SVG()
 	if err != nil || !strings.Contains(string(svg), "<svg") {
 		t.Errorf("not an SVG: %v", err)
+	}
+	if !strings.Contains(string(svg), "@font-face") {
+		t.Error("the SVG does not embed its fonts; a browser without DejaVu would substitute glyphs")
 	}
 }
 
@@ -128,5 +139,108 @@ func TestAxisLimitsAreIndependent(t *testing.T) {
 	f.YMin, f.YMax = -1, 0
 	if _, err := f.PNG(); err == nil {
 		t.Error("non-positive log range accepted")
+	}
+}
+
+// usedGlyphs are the non-ASCII characters the notebooks and packages put in
+// figure labels (collected from their sources); every one must be drawable.
+const usedGlyphs = "±²·½×ˢΔΣαδηθκλμπρστφᵀ–—…⁴⁵⁶ℓ→∂∇−∝≈≤≥𝒩θ*ˢ₀₁₂"
+
+func TestFontsHaveEveryGlyphUsed(t *testing.T) {
+	if miss := MissingGlyphs(usedGlyphs); len(miss) > 0 {
+		t.Errorf("no font draws %q", string(miss))
+	}
+	if miss := MissingGlyphs("a\U0010FFFDb"); len(miss) != 1 || miss[0] != '\U0010FFFD' {
+		t.Errorf("MissingGlyphs(private-use rune) = %q, want that rune", string(miss))
+	}
+}
+
+// inkOf draws s with the figures' text handler and counts the dark pixels.
+func inkOf(t *testing.T, s string) int {
+	t.Helper()
+	c := vgimg.NewWith(vgimg.UseWH(4*vg.Inch, vg.Inch), vgimg.UseDPI(72))
+	dc := draw.New(c)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	sty := text.Style{Color: color.Black, Font: font.From(sansFont, 24), Handler: textHandler}
+	dc.FillText(sty, vg.Point{X: 10, Y: 30}, s)
+	img := c.Image()
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, _, _, _ := img.At(x, y).RGBA(); r < 0x8000 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestScriptNIsDrawn(t *testing.T) {
+	// gonum/plot's default fonts draw 𝒩 as nothing; ours must put ink on the page,
+	// and the fallback run must advance the pen (the text after it is not overdrawn).
+	if ink := inkOf(t, "𝒩"); ink < 20 {
+		t.Errorf("𝒩 drew %d dark pixels: the glyph is missing", ink)
+	}
+	w1, _, _ := textHandler.Box("𝒩 (SGD noise)", font.From(sansFont, 12))
+	w2, _, _ := textHandler.Box(" (SGD noise)", font.From(sansFont, 12))
+	if !(w1 > w2) {
+		t.Errorf("width with 𝒩 %v not larger than without %v", w1, w2)
+	}
+	if a, b := inkOf(t, "θˢ/θ*"), inkOf(t, "θ/θ*"); !(a > b) {
+		t.Errorf("ˢ added no ink (%d vs %d)", a, b)
+	}
+}
+
+func TestLegendIsOutsideTheAxes(t *testing.T) {
+	base := Figure{Title: "t", Width: 5, Height: 3, Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 2}}}}
+	named := base
+	named.Series = []Series{{Name: "𝒩 (SGD noise strength), a long legend entry", X: []float64{1, 2}, Y: []float64{1, 2}}}
+	for _, tc := range []struct {
+		f       Figure
+		widerBy bool
+	}{{base, false}, {named, true}} {
+		b, err := tc.f.PNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 5 * 144; (cfg.Width > want) != tc.widerBy || cfg.Height != 3*144 {
+			t.Errorf("legend %v: image %d×%d, base 720×432; a legend must widen the image, nothing else may", tc.widerBy, cfg.Width, cfg.Height)
+		}
+	}
+}
+
+func TestLongAxisLabelsShrinkToFit(t *testing.T) {
+	f := Figure{YLabel: strings.Repeat("escape rate κ (per unit t = η·steps) ", 3), XLabel: "x",
+		Series: []Series{{X: []float64{1, 2}, Y: []float64{1, 2}}}}
+	p, err := f.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := 3 * vg.Inch
+	xSize := p.X.Label.TextStyle.Font.Size
+	fitLabels(p, 6*vg.Inch, h)
+	w, _, _ := textHandler.Box(p.Y.Label.Text, p.Y.Label.TextStyle.Font)
+	if size := p.Y.Label.TextStyle.Font.Size; w > h-vg.Inch && size > vg.Points(7) {
+		t.Errorf("y label %v wide at %v on a %v axis", w, size, h)
+	}
+	if got := p.X.Label.TextStyle.Font.Size; got != xSize {
+		t.Errorf("a short x label was resized from %v to %v", xSize, got)
+	}
+}
+
+func TestFallbackRunsKeepSpacesInside(t *testing.T) {
+	runs := textHandler.runs("𝒩 (SGD) θˢ", font.From(sansFont, 12))
+	if len(runs) != 2 || runs[0].text != "𝒩 " || runs[1].text != "(SGD) θˢ" {
+		var got []string
+		for _, r := range runs {
+			got = append(got, r.text)
+		}
+		t.Errorf("runs = %q, want [\"𝒩 \" \"(SGD) θˢ\"]", got)
 	}
 }

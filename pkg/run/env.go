@@ -19,9 +19,25 @@ type Env struct {
 	// example "simplego" or "xla:cpu"); experiments that run native loops
 	// record their own engine name instead.
 	BackendName string
+	// Plugin names the PJRT plugin of an XLA backend, for provenance ("" otherwise).
+	Plugin string
 	// Cache stores finished results (and finished pieces of long runs); the
 	// zero Cache disables caching.
 	Cache Cache
 	// Progress receives progress reports; nil is ignored.
 	Progress Progress
+}
+
+// Spec returns the Spec of a run of experiment (at code version version)
+// with configuration cfg and master seed seed on this Env's backend.
+func (e Env) Spec(experiment, version string, cfg any, seed uint64) Spec {
+	return Spec{Experiment: experiment, CodeVersion: version, Config: cfg, Seed: seed, Backend: e.BackendName, Plugin: e.Plugin}
+}
+
+// Native returns a copy of e for an experiment that runs a native Go engine
+// instead of the GoMLX backend: engine replaces the backend name in
+// provenance and cache keys, and the plugin is cleared.
+func (e Env) Native(engine string) Env {
+	e.BackendName, e.Plugin, e.Backend = engine, "", nil
+	return e
 }

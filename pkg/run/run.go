@@ -5,22 +5,24 @@
 // made from the experiment name, its code version and the full configuration,
 // and written atomically, so an interrupted sweep resumes from its finished
 // pieces.
+//
+// Every experiment has the one signature
+//
+//	func X(ctx context.Context, env run.Env, cfg XConfig) (run.Result[XResult], error)
+//
+// Files: run.go (Spec, Envelope, Result, Compose), cache.go (the on-disk
+// cache and Do), env.go (Env), scale.go (quick and paper scale), git.go
+// (repository root and revision); helpers apart: parallel.go (a worker
+// pool), progress.go, float.go (JSON-safe floats, intervals), parse.go
+// (list parsing).
 package run
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -31,6 +33,7 @@ type Envelope struct {
 	Config      json.RawMessage `json:"config"`
 	Seed        uint64          `json:"seed"`
 	Backend     string          `json:"backend"`
+	Plugin      string          `json:"plugin"` // the PJRT plugin of an XLA backend ("" otherwise)
 	GitRevision string          `json:"git_revision"`
 	GoVersion   string          `json:"go_version"`
 	CPUs        int             `json:"cpus"`
@@ -61,6 +64,9 @@ type Spec struct {
 	// Backend names the compute backend; it is part of the cache key because
 	// different backends may give different floating-point results.
 	Backend string
+	// Plugin names the PJRT plugin of an XLA backend (provenance only; the
+	// backend name already tells backends apart in the cache key).
+	Plugin string
 }
 
 // Key returns the cache key: a hash of the experiment, code version, backend
@@ -76,198 +82,35 @@ func (s Spec) Key() (string, []byte, error) {
 	return hex.EncodeToString(h.Sum(nil))[:24], cfg, nil
 }
 
-// Cache stores results as JSON files in Dir. The zero value (Dir == "")
-// disables caching.
-type Cache struct {
-	Dir string
-	// Refresh never reuses an entry: every result is recomputed and its
-	// new value replaces the entry (the CLI's -nocache).
-	Refresh bool
-	// ReadOnly reads entries but never writes any (a cache folder this
-	// process cannot write); finished results are still returned.
-	ReadOnly bool
-	// OnStoreError, when set, receives a failure to store a finished result
-	// and Do returns the result anyway; when nil the failure is Do's error.
-	OnStoreError func(error)
+// envelope fills the provenance of a run of spec that started at start.
+func (s Spec) envelope(key string, cfg []byte, start time.Time) Envelope {
+	return Envelope{
+		Experiment:  s.Experiment,
+		CodeVersion: s.CodeVersion,
+		Config:      cfg,
+		Seed:        s.Seed,
+		Backend:     s.Backend,
+		Plugin:      s.Plugin,
+		GitRevision: GitRevision(),
+		GoVersion:   runtime.Version(),
+		CPUs:        runtime.NumCPU(),
+		StartedAt:   start.UTC().Truncate(time.Second),
+		WallSeconds: time.Since(start).Seconds(),
+		CacheKey:    key,
+	}
 }
 
-// DefaultCache returns the cache in $SGDESCAPE_CACHE, or data/cache under the
-// repository root when running inside the repository, or the user's cache
-// directory otherwise.
-func DefaultCache() Cache {
-	if d := os.Getenv("SGDESCAPE_CACHE"); d != "" {
-		return Cache{Dir: d}
-	}
-	if root, ok := RepoRoot(); ok {
-		return Cache{Dir: filepath.Join(root, "data", "cache")}
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return Cache{Dir: filepath.Join(d, "sgdescape")}
-	}
-	return Cache{}
-}
-
-func (c Cache) path(experiment, key string) string {
-	safe := strings.NewReplacer("/", "_", " ", "_", "\\", "_").Replace(experiment)
-	return filepath.Join(c.Dir, safe, key+".json")
-}
-
-// Load reads a cached value into out; found is false when there is none,
-// when c.Refresh is set, and when the entry is damaged or incomplete (see
-// complete): such an entry is recomputed and overwritten on store.
-func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
-	if c.Dir == "" || c.Refresh {
-		return false, nil
-	}
-	b, err := os.ReadFile(c.path(experiment, key))
-	if err != nil {
-		// Missing or unreadable (no permission, a file where a folder should
-		// be): recompute; a store into the same place reports its own error.
-		return false, nil
-	}
-	if !complete(b, out) || !intact(b) {
-		return false, nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		// A damaged entry is treated as missing; it is overwritten on store.
-		return false, nil
-	}
-	return true, nil
-}
-
-// Store writes v atomically (a temporary file in the same directory, synced,
-// then renamed), so a crash never leaves a half-written entry.
-func (c Cache) Store(experiment, key string, v any) error {
-	if c.Dir == "" || c.ReadOnly {
-		return nil
-	}
-	b, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		return fmt.Errorf("run: encoding result for cache: %w", err)
-	}
-	return WriteFileAtomic(c.path(experiment, key), withChecksum(b))
-}
-
-// WriteFileAtomic writes data to path through a temporary file and a rename.
-func WriteFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("run: creating %s: %w", filepath.Dir(path), err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("run: writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	_ = f.Chmod(0o644)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("run: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("run: writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// Do returns the cached result of spec when there is one (a complete entry
-// of the same experiment, code version and key), and otherwise runs fn,
-// stores its result and returns it. Errors are never cached. When storing
-// fails and c.OnStoreError is set, the result is returned all the same.
-func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Context) (T, error)) (Result[T], error) {
+// Compose wraps the payload of an experiment that caches its pieces one by
+// one (a sweep, the stages of a training run) rather than as a whole: the
+// Envelope records spec, the wall time since start and the cache key the
+// whole would have, and FromCache says whether every piece came from the
+// cache. Nothing is stored.
+func Compose[T any](spec Spec, start time.Time, fromCache bool, payload T) (Result[T], error) {
 	key, cfg, err := spec.Key()
 	if err != nil {
 		return Result[T]{}, err
 	}
-	var res Result[T]
-	if found, err := c.Load(spec.Experiment, key, &res); err != nil {
-		return Result[T]{}, err
-	} else if found && res.CacheKey == key && res.Experiment == spec.Experiment && res.CodeVersion == spec.CodeVersion {
-		res.FromCache = true
-		return res, nil
-	}
-	start := time.Now()
-	payload, err := fn(ctx)
-	if err != nil {
-		return Result[T]{}, err
-	}
-	res = Result[T]{
-		Envelope: Envelope{
-			Experiment:  spec.Experiment,
-			CodeVersion: spec.CodeVersion,
-			Config:      cfg,
-			Seed:        spec.Seed,
-			Backend:     spec.Backend,
-			GitRevision: GitRevision(),
-			GoVersion:   runtime.Version(),
-			CPUs:        runtime.NumCPU(),
-			StartedAt:   start.UTC().Truncate(time.Second),
-			WallSeconds: time.Since(start).Seconds(),
-			CacheKey:    key,
-		},
-		Result: payload,
-	}
-	if err := c.Store(spec.Experiment, key, res); err != nil {
-		if c.OnStoreError == nil {
-			return Result[T]{}, err
-		}
-		c.OnStoreError(err)
-	}
-	return res, nil
-}
-
-var (
-	rootOnce sync.Once
-	rootDir  string
-	gitOnce  sync.Once
-	gitRev   string
-)
-
-// RepoRoot finds the sgdescape repository containing the working directory
-// (the first parent holding a go.mod of module github.com/sgdescape/sgdescape).
-func RepoRoot() (string, bool) {
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			return
-		}
-		for {
-			b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-			if err == nil && bytes.Contains(b, []byte("module github.com/sgdescape/sgdescape\n")) {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return
-			}
-			dir = parent
-		}
-	})
-	return rootDir, rootDir != ""
-}
-
-// GitRevision returns the short git revision of the repository, with
-// "+dirty" when tracked files differ from it, or "unknown" outside a checkout.
-func GitRevision() string {
-	gitOnce.Do(func() {
-		gitRev = "unknown"
-		root, ok := RepoRoot()
-		if !ok {
-			return
-		}
-		out, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
-		if err != nil {
-			return
-		}
-		gitRev = strings.TrimSpace(string(out))
-		st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
-		if err == nil && len(bytes.TrimSpace(st)) > 0 {
-			gitRev += "+dirty"
-		}
-	})
-	return gitRev
+	env := spec.envelope(key, cfg, start)
+	env.FromCache = fromCache
+	return Result[T]{Envelope: env, Result: payload}, nil
 }

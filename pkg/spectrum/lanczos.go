@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	streams "github.com/sgdescape/sgdescape/pkg/rng"
 )
 
 // Operator applies a symmetric linear map: out = A·v. Hessian-vector
@@ -52,7 +54,7 @@ func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights
 		copy(q, start)
 	} else {
 		if rng == nil {
-			rng = rand.New(rand.NewPCG(1, 2))
+			rng = streams.New(1, streams.LanczosDefault)
 		}
 		for i := range q {
 			q[i] = rng.NormFloat64()

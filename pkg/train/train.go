@@ -13,7 +13,6 @@ import (
 	"fmt"
 
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/sgdescape/sgdescape/pkg/model"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -109,7 +109,7 @@ func (t *Trainer) Params() []*tensors.Tensor { return t.params }
 // permutation returns the sample order of an epoch: a fixed function of the
 // seed and the epoch, so runs resumed from a checkpoint continue exactly.
 func (t *Trainer) permutation(epoch int) []int {
-	return rand.New(rand.NewPCG(t.cfg.Seed, 0xe90c^uint64(epoch))).Perm(t.n)
+	return rng.Indexed(t.cfg.Seed, rng.TrainEpoch, uint64(epoch)).Perm(t.n)
 }
 
 // RunEpoch performs ⌊N/B⌋ SGD steps (one random division of the data into

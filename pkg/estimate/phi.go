@@ -1,12 +1,12 @@
-package escape
+package estimate
 
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mathext"
 
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -44,15 +44,15 @@ func lbeta(x, y float64) float64 {
 // digamma function), which is unique because the left side falls from +∞ to 0.
 func PhiMLE(ell []float64, a float64) (float64, error) {
 	if len(ell) < 2 {
-		return 0, fmt.Errorf("escape: φ fit needs at least two samples, got %d", len(ell))
+		return 0, fmt.Errorf("estimate: φ fit needs at least two samples, got %d", len(ell))
 	}
 	if !(a > 0) {
-		return 0, fmt.Errorf("escape: dimension n = 2a must be positive, got a = %v", a)
+		return 0, fmt.Errorf("estimate: dimension n = 2a must be positive, got a = %v", a)
 	}
 	m := 0.0
 	for _, l := range ell {
 		if !(l > 1) || math.IsInf(l, 0) {
-			return 0, fmt.Errorf("escape: loss ratio L/L* = %v; samples must lie above the minimum and be finite", l)
+			return 0, fmt.Errorf("estimate: loss ratio L/L* = %v; samples must lie above the minimum and be finite", l)
 		}
 		m += math.Log(l)
 	}
@@ -66,14 +66,14 @@ func PhiMLE(ell []float64, a float64) (float64, error) {
 // another density it gives that density's φ-equivalent.
 func PhiFromMeanLog(m, a float64) (float64, error) {
 	if !(m > 0) || math.IsInf(m, 0) || !(a > 0) {
-		return 0, fmt.Errorf("escape: need E[log ℓ] > 0 and a > 0, got %v and %v", m, a)
+		return 0, fmt.Errorf("estimate: need E[log ℓ] > 0 and a > 0, got %v and %v", m, a)
 	}
 	f := func(phi float64) float64 { return mathext.Digamma(phi) - mathext.Digamma(phi-a) - m }
 	lo, hi := a+1e-12, a+1.0
 	for f(hi) > 0 {
 		hi = a + 2*(hi-a)
 		if hi > 1e12 {
-			return 0, fmt.Errorf("escape: φ fit diverges (samples sit at the minimum)")
+			return 0, fmt.Errorf("estimate: φ fit diverges (samples sit at the minimum)")
 		}
 	}
 	for i := 0; i < 200 && hi-lo > 1e-12*hi; i++ {
@@ -113,7 +113,7 @@ func GibbsMLE(ell []float64, a float64) (tOverL, loglik float64) {
 // bin counts (bins with fewer than 5 samples are dropped). The slope is −φ.
 func PhiHistogram(ell []float64, a float64, nbins int) (float64, error) {
 	if nbins < 3 {
-		return 0, fmt.Errorf("escape: histogram fit needs at least 3 bins, got %d", nbins)
+		return 0, fmt.Errorf("estimate: histogram fit needs at least 3 bins, got %d", nbins)
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, l := range ell {
@@ -124,7 +124,7 @@ func PhiHistogram(ell []float64, a float64, nbins int) (float64, error) {
 		lo, hi = math.Min(lo, math.Log(u)), math.Max(hi, math.Log(u))
 	}
 	if !(hi > lo) {
-		return 0, fmt.Errorf("escape: histogram fit needs spread-out samples")
+		return 0, fmt.Errorf("estimate: histogram fit needs spread-out samples")
 	}
 	w := (hi - lo) / float64(nbins)
 	counts := make([]float64, nbins)
@@ -157,7 +157,7 @@ func PhiHistogram(ell []float64, a float64, nbins int) (float64, error) {
 		used++
 	}
 	if used < 3 {
-		return 0, fmt.Errorf("escape: only %d histogram bins have 5 or more samples; take more samples", used)
+		return 0, fmt.Errorf("estimate: only %d histogram bins have 5 or more samples; take more samples", used)
 	}
 	slope := (sw*sxy - sx*sy) / (sw*sxx - sx*sx)
 	return -slope, nil
@@ -255,7 +255,7 @@ func FitPhi(chains [][]float64, a float64, nbins, boot int, seed uint64) (PhiFit
 		fit.HistCI = fit.MLECI
 		return fit, nil
 	}
-	rng := rand.New(rand.NewPCG(seed, 0xf17))
+	rng := rng.New(seed, rng.PhiBootstrap)
 	var mles, hists []float64
 	res := make([]float64, 0, len(all))
 	for b := 0; b < boot; b++ {
@@ -278,8 +278,8 @@ func FitPhi(chains [][]float64, a float64, nbins, boot int, seed uint64) (PhiFit
 			hists = append(hists, v)
 		}
 	}
-	fit.MLECI = run.NewInterval(Percentile(mles, 0.025), Percentile(mles, 0.975))
-	fit.HistCI = run.NewInterval(Percentile(hists, 0.025), Percentile(hists, 0.975))
+	fit.MLECI = Interval95(mles)
+	fit.HistCI = Interval95(hists)
 	return fit, nil
 }
 

@@ -1,4 +1,4 @@
-package escape
+package estimate
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ type KS struct {
 func KSTest(samples []float64, cdf func(float64) float64, tau float64) (KS, error) {
 	n := len(samples)
 	if n < 5 {
-		return KS{}, fmt.Errorf("escape: KS test needs at least 5 samples, got %d", n)
+		return KS{}, fmt.Errorf("estimate: KS test needs at least 5 samples, got %d", n)
 	}
 	s := append([]float64(nil), samples...)
 	sort.Float64s(s)

@@ -1,0 +1,134 @@
+package compare
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/linreg"
+	"github.com/sgdescape/sgdescape/pkg/model"
+	"github.com/sgdescape/sgdescape/pkg/network"
+	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/spectrum"
+)
+
+func TestTheoryChecksAgree(t *testing.T) {
+	rows, all, err := TheoryChecks()
+	if err != nil || !all || len(rows) != 8 {
+		t.Fatalf("%d rows, all agree %v, %v", len(rows), all, err)
+	}
+	if tab := TheoryTable(rows); len(tab.Rows) != 8 || !strings.Contains(TheoryVerdict(true), "All rows agree") {
+		t.Error("table or verdict")
+	}
+}
+
+func TestDecouplingReferenceRanges(t *testing.T) {
+	stage := func(ep int, med float64) network.Stage {
+		return network.Stage{Epoch: ep, Exact: []float64{2}, Decoupled: []float64{1}, Agreement: spectrum.Agreement{MedianRelDiffTopK: med}}
+	}
+	rows, tab, verdict := Decoupling(network.DecouplingResult{Stages: []network.Stage{stage(0, 0.05), stage(20, 0.2)}})
+	if !rows[0].InRange || rows[1].InRange || rows[1].Reference != "0.09–0.17 (after training)" || len(tab.Rows) != 2 {
+		t.Errorf("rows %+v", rows)
+	}
+	if !strings.Contains(verdict, "1 of 2 stages") {
+		t.Errorf("verdict: %s", verdict)
+	}
+}
+
+// A sweep of two learning rates: the summary counts agreements by the
+// theory inside the interval, and the verdict's per-η means follow.
+func TestStationaryRowsAndSummary(t *testing.T) {
+	pt := func(eta float64, b int, fit, lo, hi float64, div bool) linreg.StationaryPoint {
+		r := linreg.StationaryResult{PhiMean: 11, Diverged: div}
+		r.N, r.HMean = 1, 1
+		r.Fit = estimate.PhiFit{MLE: fit, MLECI: run.NewInterval(lo, hi), LogLikPerSample: 0.1}
+		return linreg.StationaryPoint{Eta: eta, B: b, Result: r}
+	}
+	sw := linreg.StationarySweepResult{Points: []linreg.StationaryPoint{pt(0.1, 1, 10.9, 10.5, 11.5, false), pt(0.1, 2, 9, 8.5, 9.5, false), pt(1, 1, 0, 0, 0, true)}}
+	figs, tab, verdict := Stationary(sw)
+	if figs.Agree != 1 || figs.Configurations != 2 || figs.PowerLawWins != 2 || math.Abs(figs.WorstRelDev-2.0/11) > 1e-12 {
+		t.Errorf("summary %+v", figs.StationarySummary)
+	}
+	if len(figs.Rows) != 3 || !figs.Rows[2].Diverged || len(tab.Rows) != 3 || !strings.Contains(verdict, "η = 0.1: 0.90;") {
+		t.Errorf("rows %+v, verdict %s", figs.Rows, verdict)
+	}
+	p := PhiRatiosAt(sw, 0.1)
+	if len(p.X) != 2 || p.X[1] != 0.05 || math.Abs(p.Y[0]-10.9/11) > 1e-12 || len(PhiRatiosAt(sw, 1).X) != 0 {
+		t.Errorf("ratios %+v", p)
+	}
+}
+
+// fpt builds a first-passage result of dynamics k whose estimates have the
+// given means and standard errors at thresholds 1.5 and 2.
+func fpt(k dynamics.Kind, P int, slope float64, means, ses []float64) linreg.FPTResult {
+	r := linreg.FPTResult{Dynamics: k, Eta: 0.1, B: 1, SlopeMean: 10 + 1 - float64(P)/2, ArrSlope: 10}
+	r.N = P
+	for i, c := range []float64{1.5, 2} {
+		r.Fit.Estimates = append(r.Fit.Estimates, escape.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
+	}
+	r.Fit.LogLog = escape.Line{Slope: slope, CI: run.NewInterval(slope-1, slope+1)}
+	r.Fit.LogLin = escape.Line{Slope: 3}
+	r.Fit.LocalSlopes = []escape.LocalSlope{{CLo: 1.5, CHi: 2, Slope: slope}}
+	return r
+}
+
+func TestEscapeComparisonsAreKeyedByKind(t *testing.T) {
+	// The sweep lists the kinds out of the usual order: lookups must not depend on it.
+	sw := linreg.FPTSweepResult{Results: []linreg.FPTResult{
+		fpt(dynamics.SDE14, 1, 9, []float64{1, 2}, []float64{0.1, 0.1}),
+		fpt(dynamics.SDE4, 1, 9, []float64{1.05, 4}, []float64{0.1, 0.1}),
+		fpt(dynamics.SGD, 1, 10.6, []float64{1, 2}, []float64{0.1, 0.1}),
+		fpt(dynamics.SDE12, 1, 20, []float64{1, 2}, []float64{0.1, 0.1}),
+	}}
+	rows, ag := CompareKinds(sw, dynamics.SGD, dynamics.SDE4)
+	if ag.Thresholds != 2 || ag.Agree != 1 || rows[1][5] != "no" {
+		t.Errorf("SGD vs Eq. 4: %+v %v", ag, rows)
+	}
+	sgd := FPTRows(linreg.FPTSweepResult{Results: []linreg.FPTResult{sw.Results[2]}})
+	if !sgd[0].Within15 || sgd[0].Dynamics != "sgd" || sgd[0].LastLocal != 10.6 {
+		t.Errorf("SGD row %+v", sgd[0])
+	}
+	v := EscapeVerdict(sgd, []linreg.FPTSweepResult{sw})
+	for _, want := range []string{"P = 1: power law", "P = 1: 1 of 2 thresholds", "Eq. 12 20 [19, 21], Eq. 14 9 [8, 10] — intervals do NOT overlap"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("verdict lacks %q: %s", want, v)
+		}
+	}
+}
+
+func TestNetworkVerdictNamesTheClosestEstimator(t *testing.T) {
+	res := network.EscapeResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
+	res.Fit.Estimates = []escape.Estimate{{C: 2.5}}
+	res.FPTCV = []run.Float{0.6}
+	res.Fit.LogLog.CI = run.NewInterval(1, 2)
+	if v := NetworkVerdict(res, 10000); !strings.Contains(v, "closest to the trace ratio Σλ/λ1 estimate") || !strings.Contains(v, "c = 2.5: 0.60") {
+		t.Errorf("verdict %s", v)
+	}
+	res.Estimators[0].Slope, res.Estimators[1].Slope = 1.5, 3
+	if tab := NetworkTable(res); tab.Rows[0][3] != "yes" || tab.Rows[1][3] != "no" {
+		t.Errorf("table %v", tab.Rows)
+	}
+}
+
+func TestNoiseRowsAreKeyedByArchitectureAndLoss(t *testing.T) {
+	curve := func(slope float64) network.NoiseCurve {
+		return network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1, Decoupled: 2}, {Loss: 0.5, Noise: 0.5, Decoupled: 1}}, LateSlope: slope, LateSlopeCI: run.NewInterval(slope-0.1, slope+0.1)}
+	}
+	ps := network.PaperNoisePanels(run.Quick)
+	// Out of the usual order: CE MLP first.
+	outs := []NoiseOutcome{{ps[2], curve(0.5)}, {ps[0], curve(1.0)}, {ps[1], curve(3)}, {ps[3], curve(3)}}
+	rows, tab := NoiseRows(outs)
+	if len(tab.Rows) != 4 || rows[1].DecRatio != 2 || rows[0].DecRatio != 0 || !rows[1].InBand || rows[0].InBand {
+		t.Errorf("rows %+v", rows)
+	}
+	v := NoiseVerdict(rows, nil)
+	if !strings.Contains(v, "Mean-square MLP: late slope 1.00") || !strings.Contains(v, "Cross-entropy MLP: late slope 0.50") || !strings.Contains(v, "quick-scale CNN") {
+		t.Errorf("verdict %s", v)
+	}
+	if rows[0].Loss != model.CE {
+		t.Error("loss of the first row")
+	}
+}

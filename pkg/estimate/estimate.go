@@ -1,0 +1,154 @@
+// Package estimate holds the statistical estimators of sgdescape, pure
+// numerics testable without models: least-squares lines and their bootstrap
+// intervals, quantiles and moments (on gonum/stat where it has them), the
+// fits of the stationary exponent φ of P(θ) ∝ L(θ)^−φ (Eq. 17) by maximum
+// likelihood and by the paper's histogram method, the Gibbs alternative,
+// integrated autocorrelation times and the Kolmogorov–Smirnov test.
+//
+// A new estimator goes here, with a test against a known answer; the
+// experiments (pkg/linreg, pkg/network) and pkg/escape call it.
+package estimate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
+
+// OLS fits y = a + b·x by least squares (gonum's stat.LinearRegression); it
+// needs two distinct x.
+func OLS(x, y []float64) (a, b float64, err error) {
+	if len(x) != len(y) || len(x) < 2 {
+		return 0, 0, fmt.Errorf("estimate: a line fit needs at least two points, got %d", len(x))
+	}
+	distinct := false
+	for _, v := range x[1:] {
+		distinct = distinct || v != x[0]
+	}
+	if !distinct {
+		return 0, 0, fmt.Errorf("estimate: a line fit needs distinct x values")
+	}
+	a, b = stat.LinearRegression(x, y, nil, false)
+	return a, b, nil
+}
+
+// Percentile returns the q-quantile (0..1) of v by linear interpolation
+// between order statistics (Hyndman–Fan type 7, the default of R and NumPy),
+// ignoring NaNs. gonum's stat.Quantile offers the empirical-CDF definitions
+// only, which give different bootstrap intervals for a few hundred
+// resamples, so this one is kept.
+func Percentile(v []float64, q float64) float64 {
+	s := make([]float64, 0, len(v))
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			s = append(s, x)
+		}
+	}
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	sort.Float64s(s)
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
+}
+
+// Interval95 is the percentile 95 % interval [2.5 %, 97.5 %] of bootstrap replicates.
+func Interval95(v []float64) run.Interval {
+	return run.NewInterval(Percentile(v, 0.025), Percentile(v, 0.975))
+}
+
+// finite returns the finite values of v.
+func finite(v []float64) []float64 {
+	out := make([]float64, 0, len(v))
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// StdDev is the sample standard deviation (n − 1 in the denominator) of the
+// finite values of v; NaN with fewer than two.
+func StdDev(v []float64) float64 {
+	f := finite(v)
+	if len(f) < 2 {
+		return math.NaN()
+	}
+	return stat.StdDev(f, nil)
+}
+
+// CV is the coefficient of variation sd/mean of v, with the population
+// standard deviation (n in the denominator); NaN with fewer than two values.
+// For first-passage times it is about 1 for escapes from a quasi-stationary
+// state (exponential times) and well below 1 for a deterministic transient.
+func CV(v []float64) float64 {
+	if len(v) < 2 {
+		return math.NaN()
+	}
+	m, sd := stat.PopMeanStdDev(v, nil)
+	return sd / m
+}
+
+// LogLogSlope fits log y = a + s·log x by least squares over the pairs with
+// x > 0 and y > 0, and bootstraps the pairs (boot resamples, drawn from rng)
+// for a 95 % percentile interval; with boot ≤ 0 or a nil rng the interval is
+// unknown (NaN).
+func LogLogSlope(x, y []float64, boot int, rng *rand.Rand) (float64, run.Interval, error) {
+	var lx, ly []float64
+	for i := range x {
+		if !(x[i] > 0) || !(y[i] > 0) {
+			continue
+		}
+		lx, ly = append(lx, math.Log(x[i])), append(ly, math.Log(y[i]))
+	}
+	nan := run.NewInterval(math.NaN(), math.NaN())
+	_, s, err := OLS(lx, ly)
+	if err != nil {
+		return math.NaN(), nan, err
+	}
+	if boot <= 0 || rng == nil {
+		return s, nan, nil
+	}
+	var ss []float64
+	bx, by := make([]float64, len(lx)), make([]float64, len(lx))
+	for b := 0; b < boot; b++ {
+		for i := range bx {
+			j := rng.IntN(len(lx))
+			bx[i], by[i] = lx[j], ly[j]
+		}
+		if _, v, err := OLS(bx, by); err == nil {
+			ss = append(ss, v)
+		}
+	}
+	return s, Interval95(ss), nil
+}
+
+// LineThrough returns the ends of the line of slope s (in log–log
+// coordinates) through the centroid of the points (x, y) — the "theory line
+// through the data" of the escape figures — evaluated at x0 and x1. ok is
+// false with fewer than two points with x, y > 0.
+func LineThrough(x, y []float64, s, x0, x1 float64) (y0, y1 float64, ok bool) {
+	var sx, sy float64
+	k := 0
+	for i := range x {
+		if x[i] > 0 && y[i] > 0 {
+			sx += math.Log(x[i])
+			sy += math.Log(y[i])
+			k++
+		}
+	}
+	if k < 2 {
+		return math.NaN(), math.NaN(), false
+	}
+	cx, cy := sx/float64(k), sy/float64(k)
+	at := func(v float64) float64 { return math.Exp(cy + s*(math.Log(v)-cx)) }
+	return at(x0), at(x1), true
+}

@@ -1,0 +1,121 @@
+package network
+
+import (
+	"github.com/sgdescape/sgdescape/pkg/data"
+	"github.com/sgdescape/sgdescape/pkg/model"
+	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/train"
+)
+
+// The paper's configurations (sections 5.1–5.3.2 and appendices D, E), as
+// used by the notebooks, the CLI defaults and the tests. A caller overrides
+// fields of the returned value; it never re-types a configuration. Quick
+// scale keeps each experiment to minutes on 2 cores; paper scale is the
+// paper's sizes.
+
+// PaperDecoupling is the experiment of section 5.1 (Fig. 1): a 784-100-100-1
+// MLP on MNIST with even/odd targets ±1, mean-square loss, η = 0.01,
+// B = 100, seed 1, the exact and decoupled spectra compared at epochs
+// 0, 50, 500 on N = 10⁴ images (quick: 0, 20, 100 on 1 000), top 20
+// eigenvalues, distances over eigenvalues above 10⁻⁶·λ_max.
+func PaperDecoupling(scale run.Scale) DecouplingConfig {
+	return DecouplingConfig{
+		Run: RunSpec{
+			Data:  DataSpec{Set: data.MNIST, N: run.Pick(scale, 1000, 10000), Targets: EvenOdd},
+			Arch:  ArchSpec{Kind: "mlp", Widths: []int{100, 100}},
+			Train: train.Config{Loss: model.MSE, Eta: 0.01, B: 100, Seed: 1},
+		},
+		Epochs: run.Pick(scale, []int{0, 20, 100}, []int{0, 50, 500}), TopK: 20, Cutoff: 1e-6,
+	}
+}
+
+// PaperNoiseMLP is the Fashion-MNIST panel of Fig. 2 (loss model.MSE) and
+// of appendix D (model.CE): a 2000-2000-2000 MLP on the 60 000 training
+// images for 100 epochs, measured every epoch (quick: 200-200-200 on 1 000
+// images for 200 epochs, every 4th), one-hot targets, η = 0.1, B = 100,
+// seed 1, 1 000 bootstrap resamples. The decoupled prediction is measured
+// for the mean-square loss.
+func PaperNoiseMLP(loss string, scale run.Scale) NoiseCurveConfig {
+	w := run.Pick(scale, 200, 2000)
+	return NoiseCurveConfig{
+		Run: RunSpec{
+			Data:  DataSpec{Set: data.Fashion, N: run.Pick(scale, 1000, 60000), Targets: OneHot},
+			Arch:  ArchSpec{Kind: "mlp", Widths: []int{w, w, w}},
+			Train: train.Config{Loss: loss, Eta: 0.1, B: 100, Seed: 1},
+		},
+		Epochs: run.Pick(scale, 200, 100), Every: run.Pick(scale, 4, 1), Decoupled: loss == model.MSE, Boot: 1000,
+	}
+}
+
+// PaperNoiseCNN is the CIFAR-10 panel of Fig. 2 / appendix D: the paper's
+// CNN (three stacks of three convolutions, 64/128/256 channels) on 50 000
+// images for 100 epochs, measured every epoch (quick: 4/8/16 channels, 300
+// images, 9 epochs measured every 3rd — a pipeline check that covers only
+// early training), η = 0.1, B = 100, seed 1.
+func PaperNoiseCNN(loss string, scale run.Scale) NoiseCurveConfig {
+	return NoiseCurveConfig{
+		Run: RunSpec{
+			Data:  DataSpec{Set: data.CIFAR10, N: run.Pick(scale, 300, 50000), Targets: OneHot},
+			Arch:  ArchSpec{Kind: "cnn", Channels: run.Pick(scale, []int{4, 8, 16}, []int{64, 128, 256}), ConvsPerStack: 3},
+			Train: train.Config{Loss: loss, Eta: 0.1, B: 100, Seed: 1},
+		},
+		Epochs: run.Pick(scale, 9, 100), Every: run.Pick(scale, 3, 1), Boot: 1000,
+	}
+}
+
+// PaperPretrain finds the minimum θ* of section 5.3.2 and appendix E: a
+// 784-10-1 MLP on MNIST (even/odd targets ±1, mean-square loss), SGD with
+// η = 0.1, B = 100, seed 1 for 2 750 epochs on N = 10⁴ images (quick: 600
+// epochs on 2 000), the full-batch loss checked every 25 epochs, the
+// stationarity criterion over two windows of 10 checks with a 2 % tolerance.
+func PaperPretrain(scale run.Scale) PretrainConfig {
+	return PretrainConfig{
+		Run: RunSpec{Data: DataSpec{Set: data.MNIST, N: run.Pick(scale, 2000, 10000), Targets: EvenOdd},
+			Arch:  ArchSpec{Kind: "mlp", Widths: []int{10}},
+			Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 100, Seed: 1}},
+		Epochs: run.Pick(scale, 600, 2750), CheckEvery: 25, Window: 10, Tol: 0.02,
+	}
+}
+
+// PaperEscape is Fig. 3c: 100 SGD runs restarted from PaperPretrain's θ*
+// with η = 0.016, B = 1, seed 11, the full-batch loss checked after every
+// step, thresholds c = 2.5, 3, 4, 5, 6, at most 2·10⁶ steps per run (quick:
+// 2·10⁵), 8 free runs over the first 5·10⁴ steps; 2 000 bootstrap
+// resamples (quick: 300). Paper scale insists on a stationary θ*; quick
+// scale (N = 2 000 can be fitted by 7 861 parameters, so its loss keeps
+// falling) accepts a non-stationary one and says so.
+func PaperEscape(scale run.Scale) EscapeConfig {
+	max := int64(run.Pick(scale, 200000, 2000000))
+	return EscapeConfig{Pretrain: PaperPretrain(scale), Eta: 0.016, B: 1, Runs: 100, C: []float64{2.5, 3, 4, 5, 6},
+		MaxSteps: max, Every: 1, Seed: 11, Boot: run.Pick(scale, 300, 2000), FreeRuns: 8, FreeSteps: min(max, 50000),
+		AllowNonStationary: scale != run.Paper}
+}
+
+// PaperMinimum is appendix E at PaperPretrain's θ*: the Gauss–Newton
+// spectrum, the top 10 exact-Hessian eigenvalues (Lanczos) and the trace
+// with 100 Hutchinson probes.
+func PaperMinimum(scale run.Scale) MinimumConfig {
+	return MinimumConfig{Pretrain: PaperPretrain(scale), K: 10, Probes: 100}
+}
+
+// NoisePanel is one panel of Fig. 2 / appendix D.
+type NoisePanel struct {
+	Name   string
+	Config NoiseCurveConfig
+	// EarlyOnly marks a run too short to reach late training (the quick-scale
+	// CNN): a check of the pipeline, not of the claim.
+	EarlyOnly bool
+}
+
+// PaperNoisePanels are the four panels of Fig. 2 and appendix D, in this
+// order: Fashion-MNIST MLP and CIFAR-10 CNN with the mean-square loss, then
+// both with cross-entropy.
+func PaperNoisePanels(scale run.Scale) []NoisePanel {
+	early := scale != run.Paper
+	return []NoisePanel{
+		{"Fashion-MNIST MLP, mean-square", PaperNoiseMLP(model.MSE, scale), false},
+		{"CIFAR-10 CNN, mean-square", PaperNoiseCNN(model.MSE, scale), early},
+		{"Fashion-MNIST MLP, cross-entropy", PaperNoiseMLP(model.CE, scale), false},
+		{"CIFAR-10 CNN, cross-entropy", PaperNoiseCNN(model.CE, scale), early},
+	}
+}

@@ -1,0 +1,74 @@
+// Package rng names every random stream of sgdescape in one place.
+//
+// A stream is a PCG generator rand.NewPCG(seed, stream): the seed is the
+// experiment's (or the training run's) master seed, the stream constant says
+// what the numbers are for. Two uses with different constants never share
+// numbers, so adding a use never shifts another's numbers; changing a
+// constant changes results (bump the experiment's code version).
+//
+// Experiments also derive sub-seeds as Seed + offset (the Offset constants)
+// so that, for example, the dynamics of a linear-regression experiment do not
+// reuse the stream that drew its data.
+package rng
+
+import "math/rand/v2"
+
+// Stream is the second PCG word of a named random stream.
+type Stream uint64
+
+// The named streams. The values are historical (they are part of every
+// cached result); they carry no meaning beyond being distinct.
+const (
+	// LinRegData draws the synthetic regression data x, y (pkg/data).
+	LinRegData Stream = 0x11e9
+	// Subset draws the random subset of a data set (pkg/data).
+	Subset Stream = 0x5eed
+	// ModelInit draws a network's initial parameters (pkg/model).
+	ModelInit Stream = 0x9107
+	// TrainEpoch, xor the epoch number, draws the mini-batch order of one
+	// training epoch (pkg/train), so that a resumed run draws the same batches.
+	TrainEpoch Stream = 0xe90c
+	// Run, xor the run index, drives run r of an ensemble (mini-batches and
+	// Gaussian noise): run r's numbers do not depend on how many workers
+	// simulate the ensemble (pkg/dynamics, pkg/network's continuation).
+	Run Stream = 0x9e3779b97f4a7c15
+	// FPTBootstrap resamples runs for first-passage intervals (pkg/escape).
+	FPTBootstrap Stream = 0xb007
+	// PhiBootstrap draws the moving-block bootstrap of the φ fits (pkg/estimate).
+	PhiBootstrap Stream = 0xf17
+	// NoiseSlopeBootstrap resamples epochs for the slope of log 𝒩 against
+	// log L (pkg/network, the noise experiment).
+	NoiseSlopeBootstrap Stream = 0x5109e
+	// ExactHessian draws the Lanczos start vector and then the Hutchinson
+	// probes of the exact-Hessian experiment at a pre-trained minimum.
+	ExactHessian Stream = 5
+	// LanczosDefault is the start vector of spectrum.TopK when the caller
+	// passes no generator (with seed 1).
+	LanczosDefault Stream = 2
+)
+
+// Offsets added to an experiment's master seed (linear regression and the
+// network escape experiment): the data come from Seed itself.
+const (
+	// DynamicsOffset: the simulated runs use Seed+1 (one Run stream each).
+	DynamicsOffset uint64 = 1
+	// BootstrapOffset: the bootstrap of the analysis uses Seed+2.
+	BootstrapOffset uint64 = 2
+	// ProbeOffset: the divergence probe of the first-passage experiment
+	// uses Seed+3.
+	ProbeOffset uint64 = 3
+	// FreeRunsOffset: the free runs of the network escape experiment (runs
+	// that never stop at a threshold) use Seed+7.
+	FreeRunsOffset uint64 = 7
+)
+
+// New returns the generator of stream s for seed.
+func New(seed uint64, s Stream) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(s)))
+}
+
+// Indexed returns the generator of stream s xor i for seed: one independent
+// generator per run (Run) or per epoch (TrainEpoch).
+func Indexed(seed uint64, s Stream, i uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, uint64(s)^i))
+}
