@@ -132,3 +132,42 @@ func TestNoiseRowsAreKeyedByArchitectureAndLoss(t *testing.T) {
 		t.Error("loss of the first row")
 	}
 }
+
+// Diverged and degenerate runs are flagged in tables and verdicts, never
+// reported as measurements (issue 11).
+func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
+	good := network.Stage{Epoch: 0, Loss: 0.5, Exact: []float64{2}, Decoupled: []float64{1}, Agreement: spectrum.Agreement{MedianRelDiffTopK: 0.05}}
+	bad := network.Stage{Epoch: 2, Loss: math.Inf(1), Diverged: true}
+	rows, tab, verdict := Decoupling(network.DecouplingResult{Stages: []network.Stage{good, bad}, Diverged: true})
+	if !rows[1].Diverged || tab.Rows[1][len(tab.Rows[1])-1] != "DIVERGED" || !strings.Contains(verdict, "DIVERGED at epochs 2") {
+		t.Errorf("partly diverged: %+v %v %s", rows, tab.Rows, verdict)
+	}
+	_, _, verdict = Decoupling(network.DecouplingResult{Stages: []network.Stage{bad}, Diverged: true})
+	if !strings.HasPrefix(verdict, "**DIVERGED.**") {
+		t.Errorf("all diverged: %s", verdict)
+	}
+
+	ps := network.PaperNoisePanels(run.Quick)
+	ok := network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1}, {Loss: 0.5, Noise: 0.5}}, LateSlope: 1, LateSlopeCI: run.NewInterval(0.9, 1.1)}
+	div := network.NoiseCurve{Points: []network.Point{{Loss: 2.5, Noise: 1}, {Loss: 60, Noise: 9}}, Diverged: true, DivergedAt: 1}
+	nrows, ntab := NoiseRows([]NoiseOutcome{{ps[0], ok}, {ps[2], div}})
+	if !nrows[1].Diverged || nrows[1].InBand || !strings.Contains(ntab.Rows[1][9], "DIVERGED at epoch 1") {
+		t.Errorf("noise rows %+v %v", nrows, ntab.Rows)
+	}
+	if v := NoiseVerdict(nrows, nil); !strings.Contains(v, "DIVERGED** at epoch 1") || strings.Contains(v, "Cross-entropy MLP: late slope") {
+		t.Errorf("noise verdict %s", v)
+	}
+
+	res := network.EscapeResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
+	res.Fit.Estimates = []escape.Estimate{{C: 1.5}}
+	res.FPTCV = []run.Float{0}
+	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {
+		t.Errorf("network verdict %s", v)
+	}
+
+	fr := linreg.FPTResult{Warnings: []string{"c = 1.0000001: zero spread"}}
+	fr.N = 2
+	if v := EscapeVerdict([]FPTRow{NewFPTRow(fr)}, nil); !strings.Contains(v, "P = 2 DEGENERATE:** c = 1.0000001") {
+		t.Errorf("escape verdict %s", v)
+	}
+}

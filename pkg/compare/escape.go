@@ -31,12 +31,15 @@ type FPTRow struct {
 	Within15   bool         `json:"within_15pct"`
 	Diverged   int          `json:"diverged"`
 	Note       string       `json:"note,omitempty"`
+	// Warnings name degenerate first-passage estimates (passages at the
+	// time resolution or with zero spread); the verdict repeats them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // NewFPTRow summarises one first-passage result.
 func NewFPTRow(res linreg.FPTResult) FPTRow {
 	w := FPTRow{P: res.N, B: res.B, Eta: res.Eta, Dynamics: string(res.Dynamics), HMean: res.HMean, HMax: res.HMax, TheoryMean: res.SlopeMean,
-		TheoryMax: res.SlopeMax, Diverged: res.Diverged, Note: res.FitNote, Arrhenius: res.ArrSlope}
+		TheoryMax: res.SlopeMax, Diverged: res.Diverged, Note: res.FitNote, Arrhenius: res.ArrSlope, Warnings: res.Warnings}
 	if res.Diverged == 0 && len(res.Fit.Estimates) > 0 {
 		w.Fit, w.CI, w.LogLin = res.Fit.LogLog.Slope, res.Fit.LogLog.CI, res.Fit.LogLin.Slope
 		w.LastLocal = res.Fit.LastLocalSlope()
@@ -150,6 +153,9 @@ func EscapeVerdict(sgd []FPTRow, cmp []linreg.FPTSweepResult) string {
 		default:
 			kinds += fmt.Sprintf(" P = %d: neither (log–log %.3g vs %.3g, log–lin %.3g vs %.3g);", w.P, w.Fit, w.TheoryMean, w.LogLin, w.Arrhenius)
 		}
+		for _, d := range w.Warnings {
+			kinds += fmt.Sprintf(" **P = %d DEGENERATE:** %s;", w.P, d)
+		}
 	}
 	var t14, eq4 string
 	_, ags := SGDvsEq4(cmp)
@@ -194,8 +200,15 @@ func NetworkVerdict(res network.EscapeResult, n int) string {
 	if !res.Pretrained.Stationary {
 		stationary = "**θ* is not stationary** (" + res.Pretrained.Note + "): SGD had not settled when it was restarted, so these numbers check the pipeline, not the theory."
 	}
+	flags := ""
+	if res.Diverged > 0 {
+		flags += fmt.Sprintf(" **%d continuation runs DIVERGED** (loss non-finite or above %g × the loss of predicting zero); they are counted, not averaged in.", res.Diverged, float64(network.DivergenceFactor))
+	}
+	for _, w := range res.Warnings {
+		flags += " **Degenerate:** " + w + "."
+	}
 	return fmt.Sprintf("**Verdict (network).** Fitted slope %.3g [%.3g, %.3g]; the implied effective dimension is n = %.3g, closest to the %s estimate. Coefficients of variation of the first-passage times: %s (≈ 1: escapes from a quasi-stationary state; well below 1: the transient after the restart). %s N = %d.",
-		res.Fit.LogLog.Slope, float64(res.Fit.LogLog.CI[0]), float64(res.Fit.LogLog.CI[1]), res.ImpliedN, best.Name, strings.Join(cvs, ", "), stationary, n)
+		res.Fit.LogLog.Slope, float64(res.Fit.LogLog.CI[0]), float64(res.Fit.LogLog.CI[1]), res.ImpliedN, best.Name, strings.Join(cvs, ", "), stationary, n) + flags
 }
 
 // NetworkFigures are the key figures of the network experiment of notebook 04.

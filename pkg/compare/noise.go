@@ -26,6 +26,10 @@ type NoiseRow struct {
 	DecRatio   float64      `json:"decoupled_over_noise_late,omitempty"`
 	Short      bool         `json:"early_training_only"`
 	InBand     bool         `json:"late_slope_in_0.8_1.2"`
+	// Diverged: the loss met the divergence rule (network.RunSpec.Diverged)
+	// at DivergedAt; the slopes are then not measured.
+	Diverged   bool `json:"diverged,omitempty"`
+	DivergedAt int  `json:"diverged_at_epoch,omitempty"`
 	kind       string
 }
 
@@ -48,6 +52,14 @@ func NoiseRows(outs []NoiseOutcome) ([]NoiseRow, Table) {
 	var rows []NoiseRow
 	for _, o := range outs {
 		p, c := o.Panel, o.Curve
+		if c.Diverged || len(c.Points) == 0 {
+			r := NoiseRow{Panel: p.Name, Arch: c.Arch, Params: c.Params, Loss: p.Config.Run.Train.Loss, Epochs: p.Config.Epochs,
+				Diverged: true, DivergedAt: c.DivergedAt, kind: p.Config.Run.Arch.Kind}
+			rows = append(rows, r)
+			t.Rows = append(t.Rows, []string{p.Name, "—", "—", "—", "—", "—", "—", "1 (MSE, late)", "no",
+				fmt.Sprintf("DIVERGED at epoch %d: no slopes", c.DivergedAt)})
+			continue
+		}
 		last := c.Points[len(c.Points)-1]
 		r := NoiseRow{Panel: p.Name, Arch: c.Arch, Params: c.Params, Loss: p.Config.Run.Train.Loss, Epochs: p.Config.Epochs, FinalLoss: last.Loss, FinalAcc: last.Accuracy,
 			LateFrom: c.LateFrom, LateSlope: c.LateSlope, LateCI: c.LateSlopeCI, EarlySlope: c.EarlySlope, Short: p.EarlyOnly, kind: p.Config.Run.Arch.Kind}
@@ -86,7 +98,12 @@ func row(rows []NoiseRow, kind, loss string) (NoiseRow, bool) {
 // paper-scale runs.
 func NoiseVerdict(rows []NoiseRow, recs []NamedRecord) string {
 	v := "**Verdict.**"
-	if m, ok := row(rows, "mlp", model.MSE); ok {
+	for _, r := range rows {
+		if r.Diverged {
+			v += fmt.Sprintf(" **%s DIVERGED** at epoch %d (full-batch loss non-finite or above %g × the loss of predicting zero): no slopes; lower η.", r.Panel, r.DivergedAt, float64(network.DivergenceFactor))
+		}
+	}
+	if m, ok := row(rows, "mlp", model.MSE); ok && !m.Diverged {
 		v += fmt.Sprintf(" Mean-square MLP: late slope %.2f [%.2f, %.2f] (epochs ≥ %d, final L = %.3g), early slope %.2f — ", m.LateSlope, float64(m.LateCI[0]), float64(m.LateCI[1]), m.LateFrom, m.FinalLoss, m.EarlySlope)
 		if m.InBand {
 			v += "inside [0.8, 1.2]: the noise strength is proportional to the loss late in training, and not early, as the paper and the independent simulation say."
@@ -94,7 +111,7 @@ func NoiseVerdict(rows []NoiseRow, recs []NamedRecord) string {
 			v += "outside [0.8, 1.2]; see the figure: the run may not have reached the small-loss regime."
 		}
 	}
-	if ce, ok := row(rows, "mlp", model.CE); ok {
+	if ce, ok := row(rows, "mlp", model.CE); ok && !ce.Diverged {
 		v += fmt.Sprintf(" Cross-entropy MLP: late slope %.2f, early %.2f (appendix D expects proportionality at intermediate stages and another power at very small loss).", ce.LateSlope, ce.EarlySlope)
 	}
 	cm, okm := row(rows, "cnn", model.MSE)
@@ -102,7 +119,7 @@ func NoiseVerdict(rows []NoiseRow, recs []NamedRecord) string {
 	switch {
 	case okm && cm.Short:
 		v += " The quick-scale CNN runs cover only the first few dozen SGD steps, where the loss has barely moved, so their slopes say nothing about the claim; rerun at paper scale on a GPU."
-	case okm && okc:
+	case okm && okc && !cm.Diverged && !cc.Diverged:
 		v += fmt.Sprintf(" CNN: late slope %.2f (mean-square) and %.2f (cross-entropy).", cm.LateSlope, cc.LateSlope)
 	}
 	for _, nr := range recs {
