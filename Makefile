@@ -1,7 +1,7 @@
 # sgdescape — two commands do everything on a fresh machine:
 #   make report   set up, fetch data, run every notebook, write reports/ (HTML + JSON)
 #   make test     set up, go vet, go test, execute every notebook at quick scale, check the reports
-# Other targets: make lab, make data, make bench, make fuzz, make clean.
+# Other targets: make lab, make data, make bench, make bench-compare, make fuzz, make clean.
 # Set-up is idempotent: a second run skips what is already installed.
 
 SHELL       := /bin/bash
@@ -25,15 +25,34 @@ MATHJAX_SHA256    := 7131e739848edc14aa661a5516995866b81a477fab8b039d7cc324930e7
 
 export PATH := $(TOOLBIN):$(PATH)
 export JUPYTER_DATA_DIR := $(VENV)/share/jupyter
-# Dense spectra use OpenBLAS + LAPACKE when they are installed (the `openblas`
-# build tag; 10× faster eigendecompositions), gonum's pure-Go code otherwise.
-# GOFLAGS reaches every go command and the GoNB kernel.
+# Build tags. `xla` (cgo): GoMLX's XLA backend, which runs the graphs on the
+# XLA CPU PJRT plugin that `setup` installs into .venv (pkg/backend resolves
+# it; GOMLX_BACKEND=go forces pure-Go SimpleGo). `openblas`: dense spectra use
+# OpenBLAS + LAPACKE when they are installed (10× faster eigendecompositions),
+# gonum's pure-Go code otherwise. GOFLAGS reaches every go command and the
+# GoNB kernel.
 OPENBLAS := $(shell [ -e /usr/include/lapacke.h ] && ls /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so 2>/dev/null | head -1)
-export GOFLAGS := -buildvcs=false $(if $(OPENBLAS),-tags=openblas)
+comma    := ,
+GO_TAGS  := xla$(if $(OPENBLAS),$(comma)openblas)
+export CGO_ENABLED := 1
+export GOFLAGS := -buildvcs=false -tags=$(GO_TAGS)
+# Never let GoMLX download a PJRT plugin at run time (set-up installs pinned ones).
+export GOMLX_NO_AUTO_INSTALL := 1
+# GPU: NVIDIA's PJRT plugin from PyPI, installed when nvidia-smi finds a GPU or
+# with `make report GPU=1`; it then becomes the backend (GOMLX_BACKEND) unless
+# GOMLX_BACKEND is already set.
+GPU ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU && echo 1)
+CUDA_PLUGIN = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so))
+ifeq ($(GPU),1)
+ifeq ($(origin GOMLX_BACKEND),undefined)
+export GOMLX_BACKEND = $(if $(CUDA_PLUGIN),xla:$(CUDA_PLUGIN))
+endif
+export GOPJRT_CUDA_CHECKS ?= 0
+endif
 # The module proxy refuses GoNB's version list; resolve from the local module cache first.
 GOPROXY_LOCAL = file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)
 
-.PHONY: help setup check-tools apt venv gotools kernel labconfig mathjax data report run-notebooks test test-go test-notebooks test-runner test-lab lab bench fuzz clean
+.PHONY: help setup check-tools apt venv pjrt gotools kernel labconfig mathjax data report run-notebooks test test-go test-notebooks test-runner test-lab lab bench bench-compare fuzz clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -45,6 +64,7 @@ check-tools:
 	@command -v python3 >/dev/null || { echo "error: python3 is not installed. Install Python 3.10+ (Debian: apt-get install python3 python3-venv)."; exit 1; }
 	@python3 -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || { echo "error: Python 3.10+ with the venv module is required (Debian: apt-get install python3-venv)."; exit 1; }
 	@command -v git >/dev/null || { echo "error: git is not installed (Debian: apt-get install git)."; exit 1; }
+	@command -v gcc >/dev/null || { echo "error: a C compiler is needed for the XLA backend (cgo). Debian: apt-get install gcc."; exit 1; }
 
 # System packages: Chromium (the report check renders MathJax headless),
 # Fashion-MNIST (Debian's dataset-fashion-mnist) and OpenBLAS/LAPACKE (fast
@@ -80,6 +100,16 @@ $(VENV)/.installed: requirements-dev.txt | check-tools
 	@echo "==> Python environment in .venv (requirements-dev.txt)"
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt || { echo "error: pip could not install requirements-dev.txt; is PyPI reachable (or PIP_INDEX_URL set)?"; exit 1; }
+	@touch $@
+
+# PJRT plugins (pinned by version and sha256; pip refuses a mismatch): XLA's
+# CPU plugin always, NVIDIA's CUDA plugin with GPU=1 (or when nvidia-smi finds
+# a GPU). See pkg/backend/requirements-pjrt-*.txt for what and why.
+PJRT_STAMPS := $(VENV)/.pjrt-cpu.installed $(if $(filter 1,$(GPU)),$(VENV)/.pjrt-cuda.installed)
+pjrt: $(PJRT_STAMPS)
+$(VENV)/.pjrt-%.installed: pkg/backend/requirements-pjrt-%.txt $(VENV)/.installed
+	@echo "==> XLA PJRT $* plugin into .venv ($<)"
+	@$(PY) -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r $< || { echo "error: could not install the pinned PJRT $* plugin ($<): PyPI unreachable or checksum mismatch"; exit 1; }
 	@touch $@
 
 gotools: $(TOOLBIN)/gonb $(TOOLBIN)/goimports
@@ -126,7 +156,7 @@ $(REPORTS)/mathjax/MathJax.js: $(TOOLS)/mathjax-$(MATHJAX_VERSION).tgz
 	   jax/input/TeX jax/output/CommonHTML jax/element fonts/HTML-CSS/TeX/woff localization/en $(ROOT)/$(REPORTS)/mathjax/
 	@rm -rf $(TOOLS)/mathjax
 
-setup: apt venv gotools kernel labconfig mathjax
+setup: apt venv pjrt gotools kernel labconfig mathjax
 
 # ---------------------------------------------------------------- data
 data: setup
@@ -137,11 +167,12 @@ data: setup
 report: setup data
 	@$(MAKE) --no-print-directory run-notebooks
 run-notebooks:
-	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))"
+	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (build tags: $(GO_TAGS); linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))"
 	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS)
 
 # ---------------------------------------------------------------- tests
 TEST_REPORTS := $(TOOLS)/test-reports
+GRAPH_PKGS   := ./pkg/backend ./pkg/model ./pkg/train ./pkg/noise ./pkg/hessian ./pkg/dynamics
 test: setup data
 	@$(MAKE) --no-print-directory test-go test-notebooks test-runner test-lab
 
@@ -151,10 +182,10 @@ test-go:
 	@go vet ./...
 	@echo "==> go test ./..."
 	@go test -count=1 ./...
-ifneq ($(OPENBLAS),)
-	@echo "==> the pure-Go linear algebra too (without the openblas tag)"
-	@go test -count=1 -tags= ./pkg/spectrum ./pkg/hessian ./pkg/noise
-endif
+	@echo "==> the GoMLX-graph packages on pure-Go SimpleGo too (GOMLX_BACKEND=go)"
+	@GOMLX_BACKEND=go go test -count=1 $(GRAPH_PKGS)
+	@echo "==> without cgo: the pure-Go build (no xla tag, gonum linear algebra)"
+	@CGO_ENABLED=0 go test -count=1 -tags= ./pkg/backend ./pkg/spectrum ./pkg/hessian ./pkg/noise
 	@echo "==> fuzzing each parser for $(FUZZTIME)"
 	@$(MAKE) --no-print-directory fuzz
 
@@ -179,6 +210,20 @@ lab: setup data
 
 bench:
 	@go test -run '^$$' -bench . -benchtime 3x ./...
+
+# sgdescape (XLA CPU) against PyTorch on the same workloads, same threads,
+# interleaved paired repetitions, medians (cmd/benchcompare). PyTorch lives in
+# its own pinned environment under .tools (not part of make test).
+BENCH_VENV    := $(TOOLS)/bench-torch
+BENCH_THREADS ?= 2
+BENCH_REPS    ?= 5
+bench-compare: setup data $(BENCH_VENV)/.installed
+	@go run ./cmd/benchcompare -python $(BENCH_VENV)/bin/python -threads $(BENCH_THREADS) -reps $(BENCH_REPS)
+$(BENCH_VENV)/.installed: cmd/benchcompare/requirements-torch.txt
+	@echo "==> PyTorch (pinned, CPU threads) into $(BENCH_VENV) for make bench-compare"
+	@[ -x $(BENCH_VENV)/bin/python ] || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $< || { echo "error: pip could not install $<"; exit 1; }
+	@touch $@
 
 FUZZ_TARGETS := ./pkg/data:FuzzReadIDX ./pkg/data:FuzzReadCIFAR
 fuzz:

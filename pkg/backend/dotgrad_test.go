@@ -111,18 +111,3 @@ func TestAxesReadable(t *testing.T) {
 		t.Fatalf("axes not readable: %v %v %v %v %v", lc, lb, rc, rb, ok)
 	}
 }
-
-func TestConfigAvoidsSimpleGoDeadlock(t *testing.T) {
-	for env, want := range map[string]string{
-		"":                    "go:ops_sequential",
-		"go":                  "go:ops_sequential",
-		"go:parallelism=4":    "go:parallelism=4,ops_sequential",
-		"go:ops_parallel":     "go:ops_parallel",
-		"xla:/path/plugin.so": "xla:/path/plugin.so",
-	} {
-		t.Setenv("GOMLX_BACKEND", env)
-		if got := Config(); got != want {
-			t.Errorf("GOMLX_BACKEND=%q: config %q, want %q", env, got, want)
-		}
-	}
-}

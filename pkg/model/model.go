@@ -11,8 +11,9 @@
 // A_l = U_l·W_l + b_l ([n, positions, c]): per-sample gradients are then
 // ∇_{W_l}ℓ_μ = Σ_p U_l[μ,p]ᵀ δ_l[μ,p] with δ_l = ∂(Σ_μ ℓ_μ)/∂A_l, which is how
 // pkg/noise gets per-sample quantities without a per-sample backward pass.
-// Convolutions (3×3, stride 1, "same" padding) are written as im2col plus a
-// matrix product for exactly that reason.
+// Convolutions (3×3, stride 1, "same" padding) are XLA's own convolution op
+// (with its gradient) where the backend supports it, and im2col plus a matrix
+// product on SimpleGo; the taps' U is im2col patches either way.
 package model
 
 import (
@@ -189,31 +190,45 @@ type Tap struct {
 
 // Forward builds f(θ, x) for a batch x of shape [n, InputSize] (flattened
 // per sample; images in H, W, C order) and returns the outputs [n, Outputs]
-// and one Tap per parametric layer, in order.
+// and one Tap per parametric layer, in order. Where the backend can
+// differentiate its own convolution (XLA), the pre-activations A_l of
+// convolutions are computed by that op and U_l (im2col patches) is only a
+// side output for per-sample gradients, so gradients flow through XLA's
+// convolution instead of the 9× larger im2col tensor; elsewhere (SimpleGo)
+// A_l = U_l·W_l + b_l.
 func (a Arch) Forward(params []*Node, x *Node) (*Node, []Tap, error) {
-	return a.forward(params, x, true)
+	return a.forward(params, x, true, NativeConv(x.Graph().Backend()))
 }
 
-// Apply builds f(θ, x) like Forward, but when the backend can
-// differentiate its own convolution op (the XLA backend; SimpleGo lacks the
-// Reverse op its gradient needs) it uses that op instead of im2col, which is
-// faster when the per-layer taps are not needed (training). The two agree to
-// rounding.
+// NativeConv reports whether a backend can differentiate its own convolution
+// op (the XLA backend; SimpleGo lacks the Reverse op its gradient needs).
+func NativeConv(be backends.Backend) bool {
+	ops := be.Capabilities().Operations
+	return ops[backends.OpTypeReverse] && ops[backends.OpTypeConvGeneral]
+}
+
+// Apply builds f(θ, x) like Forward without the taps, with the backend's
+// own convolution op where it can be differentiated (NativeConv), im2col
+// otherwise. The two agree to rounding.
 func (a Arch) Apply(params []*Node, x *Node) (*Node, error) {
-	native := x.Graph().Backend().Capabilities().Operations[backends.OpTypeReverse] &&
-		x.Graph().Backend().Capabilities().Operations[backends.OpTypeConvGeneral]
-	out, _, err := a.forward(params, x, !native)
+	out, _, err := a.forward(params, x, false, NativeConv(x.Graph().Backend()))
 	return out, err
 }
 
 // ApplyNative is Apply forced to use the backend's convolution op (for
 // inference-only graphs, and to test that both forms agree).
 func (a Arch) ApplyNative(params []*Node, x *Node) (*Node, error) {
-	out, _, err := a.forward(params, x, false)
+	out, _, err := a.forward(params, x, false, true)
 	return out, err
 }
 
-func (a Arch) forward(params []*Node, x *Node, withTaps bool) (*Node, []Tap, error) {
+// ForwardIm2col is Forward forced to compute convolutions as im2col plus a
+// matrix product (to test that both forms agree).
+func (a Arch) ForwardIm2col(params []*Node, x *Node) (*Node, []Tap, error) {
+	return a.forward(params, x, true, false)
+}
+
+func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []Tap, error) {
 	if want := len(a.Params()); len(params) != want {
 		return nil, nil, fmt.Errorf("model: %s takes %d parameter tensors, got %d", a.Name, want, len(params))
 	}
@@ -238,14 +253,24 @@ func (a Arch) forward(params []*Node, x *Node, withTaps bool) (*Node, []Tap, err
 			H, W := dims[1], dims[2]
 			w, b := params[pi], params[pi+1]
 			pi += 2
-			if !withTaps {
+			if native {
 				k := Reshape(w, 3, 3, l.In, l.Out) // rows of w are ordered (dy, dx, c), as im2col3
-				h = Add(Convolve(h, k).Strides(1).PadSame().Done(), Reshape(b, 1, 1, 1, l.Out))
+				conv := Add(Convolve(h, k).Strides(1).PadSame().Done(), Reshape(b, 1, 1, 1, l.Out))
+				if withTaps {
+					// U is a side output: StopGradient keeps the backward pass on the convolution.
+					u := Reshape(im2col3(StopGradient(h)), n, H*W, 9*l.In)
+					pre := Reshape(conv, n, H*W, l.Out)
+					taps = append(taps, Tap{U: u, A: pre})
+					conv = Reshape(pre, n, H, W, l.Out)
+				}
+				h = conv
 				continue
 			}
 			u := Reshape(im2col3(h), n, H*W, 9*l.In)
 			pre := Add(DotGeneral(u, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.Out))
-			taps = append(taps, Tap{U: u, A: pre})
+			if withTaps {
+				taps = append(taps, Tap{U: u, A: pre})
+			}
 			h = Reshape(pre, n, H, W, l.Out)
 		case KindReLU:
 			h = Max(h, ZerosLike(h))

@@ -179,7 +179,7 @@ func TestForwardMatchesLoops(t *testing.T) {
 			x[i] = float32(rng.NormFloat64())
 		}
 		exec, err := NewExec(be, func(in []*Node) []*Node {
-			out, taps, err := a.Forward(in[:len(in)-1], in[len(in)-1])
+			out, taps, err := a.ForwardIm2col(in[:len(in)-1], in[len(in)-1])
 			if err != nil {
 				panic(err)
 			}
@@ -187,7 +187,12 @@ func TestForwardMatchesLoops(t *testing.T) {
 			if err != nil {
 				panic(err)
 			}
-			return []*Node{out, taps[0].A, fast}
+			def, dtaps, err := a.Forward(in[:len(in)-1], in[len(in)-1])
+			if err != nil {
+				panic(err)
+			}
+			// Forward's taps (native convolution where the backend has it) equal im2col's.
+			return []*Node{out, taps[0].A, fast, def, dtaps[0].A, taps[0].U, dtaps[0].U}
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -206,6 +211,14 @@ func TestForwardMatchesLoops(t *testing.T) {
 		for i := range got {
 			if d := math.Abs(float64(got[i] - fast[i])); d > 1e-4*(1+math.Abs(float64(got[i]))) {
 				t.Fatalf("%s: Apply (backend convolution) %v differs from Forward (im2col) %v", a.Name, fast[i], got[i])
+			}
+		}
+		for _, pair := range [][2]int{{0, 3}, {1, 4}, {5, 6}} {
+			u, v := tensors.MustCopyFlatData[float32](res[pair[0]]), tensors.MustCopyFlatData[float32](res[pair[1]])
+			for i := range u {
+				if d := math.Abs(float64(u[i] - v[i])); d > 1e-4*(1+math.Abs(float64(u[i]))) {
+					t.Fatalf("%s: Forward output %d element %d: %v, im2col %v", a.Name, pair[1], i, v[i], u[i])
+				}
 			}
 		}
 		for s := 0; s < n; s++ {

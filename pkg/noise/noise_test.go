@@ -242,6 +242,10 @@ func TestTraceSigmaMatchesMiniBatches(t *testing.T) {
 			full[j] += rows.At(mu, j) / float64(f.n)
 		}
 	}
+	rower, err := NewRower(be, f.arch, f.loss, LossGradient)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, B := range []int{1, 3} {
 		// The mini-batch gradient is computed by the graph itself on the batch's samples.
 		bt, _ := minibatch.New(f.n, B, rand.New(rand.NewPCG(1, uint64(B))))
@@ -254,7 +258,7 @@ func TestTraceSigmaMatchesMiniBatches(t *testing.T) {
 				xb = append(xb, f.x[int(mu)*D:(int(mu)+1)*D]...)
 				yb = append(yb, f.y[int(mu)*K:(int(mu)+1)*K]...)
 			}
-			gb, err := Rows(be, f.arch, f.loss, LossGradient, f.params, xb, yb, B)
+			gb, err := rower.Rows(f.params, xb, yb, B)
 			if err != nil {
 				t.Fatal(err)
 			}

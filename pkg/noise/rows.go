@@ -24,16 +24,35 @@ const (
 // Rows materialises per-sample gradient vectors in float64, row μ for sample
 // μ, parameters in the order of model.Arch.Params (each tensor flattened
 // row-major). It needs N·P values of memory: use it for small problems and
-// for the P×P route; the Gram route (GramFactors) avoids it.
+// for the P×P route; the Gram route (GramFactors) avoids it. Each call
+// compiles its graph; callers that ask many times build a Rower once.
 func Rows(be backends.Backend, a model.Arch, loss string, what What, params []*tensors.Tensor, x, y []float32, n int) (*mat.Dense, error) {
+	r, err := NewRower(be, a, loss, what)
+	if err != nil {
+		return nil, err
+	}
+	return r.Rows(params, x, y, n)
+}
+
+// Rower computes per-sample gradient rows (see Rows) with one compiled graph
+// per chunk size, reused across calls: XLA compiles a graph in tens to
+// hundreds of milliseconds, so a loop over Rows would be dominated by it.
+type Rower struct {
+	a    model.Arch
+	what What
+	np   int
+	exec *Exec
+}
+
+// NewRower prepares the per-sample gradient graph of a network and loss.
+func NewRower(be backends.Backend, a model.Arch, loss string, what What) (*Rower, error) {
 	if what == OutputGradient && a.Outputs != 1 {
 		return nil, fmt.Errorf("noise: Jacobian rows need a single-output network; %s has %d outputs", a.Name, a.Outputs)
 	}
-	P := a.NumParams()
-	if int64(n)*int64(P) > 1<<31 {
-		return nil, fmt.Errorf("noise: %d×%d per-sample rows do not fit in memory; use the Gram route or fewer samples", n, P)
+	if what == LossGradient && loss != model.MSE && loss != model.CE {
+		return nil, fmt.Errorf("noise: unknown loss %q (use %q or %q)", loss, model.MSE, model.CE)
 	}
-	np := len(params)
+	np := len(a.Params())
 	exec, err := NewExec(be, func(in []*Node) []*Node {
 		ps, xx, yy := in[:np], in[np], in[np+1]
 		f, taps, err := a.Forward(ps, xx)
@@ -67,6 +86,20 @@ func Rows(be backends.Backend, a model.Arch, loss string, what What, params []*t
 	if err != nil {
 		return nil, err
 	}
+	return &Rower{a: a, what: what, np: np, exec: exec}, nil
+}
+
+// Rows computes the per-sample gradient rows of n samples (see Rows).
+func (r *Rower) Rows(params []*tensors.Tensor, x, y []float32, n int) (*mat.Dense, error) {
+	a, np := r.a, r.np
+	if len(params) != np {
+		return nil, fmt.Errorf("noise: %s takes %d parameter tensors, got %d", a.Name, np, len(params))
+	}
+	P := a.NumParams()
+	if int64(n)*int64(P) > 1<<31 {
+		return nil, fmt.Errorf("noise: %d×%d per-sample rows do not fit in memory; use the Gram route or fewer samples", n, P)
+	}
+	exec := r.exec
 	D, K := a.InputSize(), a.Outputs
 	rows := mat.NewDense(n, P, nil)
 	chunk := max(1, min(ChunkSize(a, 512), (1<<26)/max(P, 1)))
