@@ -118,6 +118,16 @@ func TestNoiseRowsAreKeyedByArchitectureAndLoss(t *testing.T) {
 		return network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1, Decoupled: 2}, {Loss: 0.5, Noise: 0.5, Decoupled: 1}}, LateSlope: slope, LateSlopeCI: run.NewInterval(slope-0.1, slope+0.1)}
 	}
 	ps := network.PaperNoisePanels(run.Quick)
+	if ps[1].EarlyOnly || ps[3].EarlyOnly {
+		t.Error("the quick CNN panels reach late training; none is marked early-only")
+	}
+	if v := NoiseVerdict(func() []NoiseRow {
+		r, _ := NoiseRows([]NoiseOutcome{{ps[1], curve(0.9)}, {ps[3], curve(1.5)}})
+		return r
+	}(), nil); !strings.Contains(v, "CNN: late slope 0.90 (mean-square) and 1.50") {
+		t.Errorf("verdict of late-training CNN panels: %s", v)
+	}
+	ps[1].EarlyOnly, ps[3].EarlyOnly = true, true // the early-only branch
 	// Out of the usual order: CE MLP first.
 	outs := []NoiseOutcome{{ps[2], curve(0.5)}, {ps[0], curve(1.0)}, {ps[1], curve(3)}, {ps[3], curve(3)}}
 	rows, tab := NoiseRows(outs)

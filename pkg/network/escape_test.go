@@ -297,8 +297,11 @@ func TestPresetsAreValid(t *testing.T) {
 			}
 		}
 	}
-	if q, p := PaperPretrain(run.Quick), PaperPretrain(run.Paper); q.Run.Data.N != 2000 || p.Run.Data.N != 10000 || p.Epochs != 2750 || p.CheckEvery != 25 {
+	if q, p := PaperPretrain(run.Quick), PaperPretrain(run.Paper); q.Run.Data.N != 10000 || q.Epochs != 2750 || p.Run.Data.N != 10000 || p.Epochs != 2750 || p.CheckEvery != 25 {
 		t.Errorf("pre-training presets: %+v / %+v", q, p)
+	}
+	if PaperEscape(run.Quick).AllowNonStationary {
+		t.Error("the quick escape preset must insist on a stationary θ* too")
 	}
 	if e := PaperEscape(run.Paper); e.AllowNonStationary || e.Eta != 0.016 || e.Pretrain.Run.Arch.Widths[0] != 10 {
 		t.Errorf("escape preset: %+v", e)
