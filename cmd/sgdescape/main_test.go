@@ -147,7 +147,8 @@ func TestDefaultsComeFromPresets(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"decoupling", "-h"}, "default 0,20,100"},
+		{[]string{"decoupling", "-h"}, "default 0,50,500"}, // quick scale uses the paper's stages
+		{[]string{"noise", "-h"}, "default 200,200,200"},
 		{[]string{"decoupling", "-scale", "paper", "-h"}, "default 0,50,500"},
 		{[]string{"noise", "-scale=paper", "-h"}, "default 2000,2000,2000"},
 		{[]string{"spectrum", "-scale", "paper", "-h"}, "(default 2750)"},
