@@ -348,7 +348,7 @@ func compare(python string, threads, reps int, only, dataDir string, stdout, std
 	defer func() { tp.in.Close(); _ = tp.cmd.Wait() }()
 	host, _ := os.Hostname()
 	cpu := cpuModel()
-	fmt.Fprintf(stdout, "sgdescape %s (GOMAXPROCS %d) vs %s — %s, %d CPUs (%s); %d paired interleaved repetitions, medians; %s; load average before: %s\n\n",
+	fmt.Fprintf(stdout, "sgdescape on %s (GOMAXPROCS %d) vs %s — %s, %d CPUs (%s); %d paired interleaved repetitions, medians; %s; load average before: %s\n\n",
 		backend.Name(), threads, torchName, cpu, runtime.NumCPU(), host, reps, time.Now().UTC().Format("2006-01-02 15:04 UTC"), loadAvg())
 	defer func() {
 		fmt.Fprintf(stdout, "\nload average after: %s (other processes on the machine slow both sides; PyTorch's OpenMP threads suffer most when cores are oversubscribed)\n", loadAvg())
