@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,42 +20,41 @@ func init() {
 	}
 }
 
-// strictList parses a comma-separated list; an empty item is an error.
-// "a,b,...,c" (or "…") continues the arithmetic progression a, b, … up to c.
+// strictList parses a comma-separated list with run.ParseFloats (the CLI's
+// one list parser: an empty item, a non-number or a non-finite number is an
+// error), and adds one form of its own: "a,b,...,c" (or "…") continues the
+// arithmetic progression a, b, … up to c.
 func strictList(flagName, s string) ([]float64, error) {
 	parts := strings.Split(s, ",")
-	var out []float64
+	dots := -1
 	for i, part := range parts {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			return nil, usagef("-%s %q: empty list item %d (write numbers separated by single commas)", flagName, s, i+1)
+		if p := strings.TrimSpace(part); p == "..." || p == "…" {
+			dots = i
+			break
 		}
-		if part == "..." || part == "…" {
-			if len(out) < 2 || i != len(parts)-2 {
-				return nil, usagef("-%s %q: \"...\" needs two numbers before it and one after it (a,b,...,c)", flagName, s)
-			}
-			end, err := strconv.ParseFloat(strings.TrimSpace(parts[i+1]), 64)
-			if err != nil {
-				return nil, usagef("-%s %q: %q is not a number", flagName, s, parts[i+1])
-			}
-			a, b := out[len(out)-2], out[len(out)-1]
-			step := b - a
-			if !(step > 0) || !(end >= b) || (end-b)/step > 10000 {
-				return nil, usagef("-%s %q: a,b,...,c needs a < b ≤ c and at most 10000 items", flagName, s)
-			}
-			for k := 1; b+float64(k)*step <= end+1e-9*step; k++ {
-				out = append(out, b+float64(k)*step)
-			}
-			return out, nil
-		}
-		f, err := strconv.ParseFloat(part, 64)
+	}
+	if dots < 0 {
+		out, err := run.ParseFloats(s)
 		if err != nil {
-			return nil, usagef("-%s %q: %q is not a number", flagName, s, part)
+			return nil, usagef("-%s: %v", flagName, err)
 		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, usagef("-%s %q: item %d is %v; values must be finite", flagName, s, i+1, f)
-		}
-		out = append(out, f)
+		return out, nil
+	}
+	if dots < 2 || dots != len(parts)-2 {
+		return nil, usagef("-%s %q: \"...\" needs two numbers before it and one after it (a,b,...,c)", flagName, s)
+	}
+	nums, err := run.ParseFloats(strings.Join(append(parts[:dots:dots], parts[dots+1]), ","))
+	if err != nil { // items are counted without the "..."
+		return nil, usagef("-%s %q: %v", flagName, s, err)
+	}
+	out, end := nums[:len(nums)-1], nums[len(nums)-1]
+	a, b := out[len(out)-2], out[len(out)-1]
+	step := b - a
+	if !(step > 0) || !(end >= b) || (end-b)/step > 10000 {
+		return nil, usagef("-%s %q: a,b,...,c needs a < b ≤ c and at most 10000 items", flagName, s)
+	}
+	for k := 1; b+float64(k)*step <= end+1e-9*step; k++ {
+		out = append(out, b+float64(k)*step)
 	}
 	return out, nil
 }
