@@ -38,7 +38,10 @@ OPENBLAS := $(shell [ -e /usr/include/lapacke.h ] && ls /usr/lib/*/libopenblas.s
 comma    := ,
 GO_TAGS  := xla$(if $(OPENBLAS),$(comma)openblas)
 export CGO_ENABLED := 1
-export GOFLAGS := -buildvcs=false -tags=$(GO_TAGS)
+# `-ldflags=-s` (no ELF symbol table; Go's own stack traces and profiles do
+# not need it) halves the link of a cgo binary, 2.7 → 1.4 s here: GoNB links
+# a fresh program for every cell, so that is about 100 s of the eight notebooks.
+export GOFLAGS := -buildvcs=false -tags=$(GO_TAGS) -ldflags=-s
 # Never let GoMLX download a PJRT plugin at run time (set-up installs pinned ones).
 export GOMLX_NO_AUTO_INSTALL := 1
 # GPU: NVIDIA's PJRT plugin from PyPI, installed when nvidia-smi finds a GPU or

@@ -135,7 +135,7 @@ func TestContinuationGradientMatchesAutodiff(t *testing.T) {
 	c, _ := NewContinuation(net, ds.X, ds.Y, ds.N(), 0.1, 4)
 	rep := c.newReplica()
 	batch := []int32{3, 7, 11, 19}
-	c.step(rep, batch)
+	c.step(rep, batch, false)
 	be, _ := backend.New()
 	D := ds.D()
 	var xb, yb []float32
@@ -161,6 +161,31 @@ func TestContinuationGradientMatchesAutodiff(t *testing.T) {
 		}
 		if want := theta[j] - 0.1*g; math.Abs(after[j]-want) > 1e-5*(1+math.Abs(want)) {
 			t.Fatalf("parameter %d after one step: engine %v, autodiff %v", j, after[j], want)
+		}
+	}
+}
+
+// The loss fused into a step's pass over the pre-activations is the loss
+// computed after the step, to the bit, for B = 1 (its own loop) and B > 1.
+func TestContinuationFusedLossIsLoss(t *testing.T) {
+	fakeMNIST(t, 30)
+	ds, _ := DataSpec{Set: "mnist", N: 30, Targets: EvenOdd}.Load()
+	a, _ := model.MLP(ds.D(), []int{6}, 1)
+	net, _ := ShallowFromParams(a, a.Init(3))
+	for _, batch := range [][]int32{{5}, {2, 9, 29}} {
+		c, _ := NewContinuation(net, ds.X, ds.Y, ds.N(), 0.2, len(batch))
+		fused, plain := c.newReplica(), c.newReplica()
+		for s := 0; s < 5; s++ {
+			got := c.step(fused, batch, true)
+			c.step(plain, batch, false)
+			if want := c.loss(plain); got != want || got == 0 {
+				t.Fatalf("B=%d step %d: fused loss %v, loss after the step %v", len(batch), s, got, want)
+			}
+		}
+		for i := range fused.a1 {
+			if fused.a1[i] != plain.a1[i] {
+				t.Fatalf("B=%d: pre-activation %d differs: %v vs %v", len(batch), i, fused.a1[i], plain.a1[i])
+			}
 		}
 	}
 }
