@@ -209,6 +209,27 @@ func stepper(q *Quadratic, cfg Config) (func(*State), error) {
 	switch cfg.Kind {
 	case SGD:
 		scale := eta / float64(cfg.B)
+		if cfg.B == 1 {
+			// One sample: the residual, the update and the loss in two passes
+			// over P, no scratch vector (bit-identical to the general loop,
+			// which is the hot path of Figs. 3a and 3b).
+			return func(s *State) {
+				mu := s.batch.Next()[0]
+				x := q.XT[int(mu)*P : int(mu)*P+P]
+				z, lam := s.Z[:len(x)], lam[:len(x)]
+				r := q.E[mu]
+				for i, xi := range x {
+					r += xi * z[i]
+				}
+				l := 0.0
+				for i, xi := range x {
+					z[i] -= scale * (r * xi)
+					l += lam[i] * z[i] * z[i]
+				}
+				s.Loss = q.LStar + 0.5*l
+				s.T += eta
+			}, nil
+		}
 		return func(s *State) {
 			z := s.Z
 			for i := range s.scratch {

@@ -160,41 +160,44 @@ func (c *collector) Observe(s *State) bool {
 }
 
 // SGD in eigen-coordinates must reproduce a plain θ-space implementation fed
-// with the same mini-batches.
+// with the same mini-batches, for the general mini-batch loop (B = 4) and the
+// one-sample loop (B = 1).
 func TestSGDMatchesThetaSpaceReference(t *testing.T) {
-	lr, q := problem(t, 50, 3, 4)
-	cfg := Config{Kind: SGD, Eta: 0.05, B: 4}
-	col := newCollector(200)
-	if _, err := Run(context.Background(), q, cfg, Options{Runs: 2, Seed: 11, MaxSteps: 200}, col); err != nil {
-		t.Fatal(err)
-	}
-	for r := 0; r < 2; r++ {
-		bt, _ := minibatch.New(50, 4, RunRNG(11, r))
-		th := append([]float64(nil), lr.ThetaStar...)
-		for k := 0; k < 200; k++ {
-			g := make([]float64, 3)
-			for _, mu := range bt.Next() {
-				x := lr.X[int(mu)*3 : int(mu)*3+3]
-				res := x[0]*th[0] + x[1]*th[1] + x[2]*th[2] - lr.Y[mu]
-				for j := range g {
-					g[j] += res * x[j] / 4
+	for _, B := range []int{4, 1} {
+		lr, q := problem(t, 50, 3, 4)
+		cfg := Config{Kind: SGD, Eta: 0.05, B: B}
+		col := newCollector(200)
+		if _, err := Run(context.Background(), q, cfg, Options{Runs: 2, Seed: 11, MaxSteps: 200}, col); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 2; r++ {
+			bt, _ := minibatch.New(50, B, RunRNG(11, r))
+			th := append([]float64(nil), lr.ThetaStar...)
+			for k := 0; k < 200; k++ {
+				g := make([]float64, 3)
+				for _, mu := range bt.Next() {
+					x := lr.X[int(mu)*3 : int(mu)*3+3]
+					res := x[0]*th[0] + x[1]*th[1] + x[2]*th[2] - lr.Y[mu]
+					for j := range g {
+						g[j] += res * x[j] / float64(B)
+					}
+				}
+				for j := range th {
+					th[j] -= 0.05 * g[j]
+				}
+				if got, want := col.loss[r][k+1], lr.Loss(th); math.Abs(got-want) > 1e-10*want {
+					t.Fatalf("B=%d run %d step %d: loss %v, reference %v", B, r, k+1, got, want)
 				}
 			}
+			got := q.Theta(col.z[r])
 			for j := range th {
-				th[j] -= 0.05 * g[j]
+				if math.Abs(got[j]-th[j]) > 1e-10 {
+					t.Fatalf("B=%d run %d: θ %v, reference %v", B, r, got, th)
+				}
 			}
-			if got, want := col.loss[r][k+1], lr.Loss(th); math.Abs(got-want) > 1e-10*want {
-				t.Fatalf("run %d step %d: loss %v, reference %v", r, k+1, got, want)
+			if math.Abs(col.times[r]-200*0.05) > 1e-9 {
+				t.Errorf("B=%d: time %v, want η·steps = 10", B, col.times[r])
 			}
-		}
-		got := q.Theta(col.z[r])
-		for j := range th {
-			if math.Abs(got[j]-th[j]) > 1e-10 {
-				t.Fatalf("run %d: θ %v, reference %v", r, got, th)
-			}
-		}
-		if math.Abs(col.times[r]-200*0.05) > 1e-9 {
-			t.Errorf("time %v, want η·steps = 10", col.times[r])
 		}
 	}
 }
