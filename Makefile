@@ -15,6 +15,10 @@ TOOLS    := $(ROOT)/.tools
 TOOLBIN  := $(TOOLS)/bin
 SCALE    ?= quick
 REPORTS  ?= reports
+# Notebooks executed at the same time (each in its own kernel): on 2 cores two
+# fill each other's single-threaded stretches (GoNB compiling a cell, Go code
+# on one core); 1 runs them one after another.
+NB_JOBS  ?= 2
 # Fuzzing budget per parser, as a number of executions (about 20 s each here):
 # a time budget lets Go's fuzzer end in the middle of minimising an input and
 # fail with "context deadline exceeded" (seen on a loaded 2-core machine).
@@ -174,11 +178,10 @@ report: setup data
 	@$(MAKE) --no-print-directory run-notebooks
 run-notebooks:
 	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (build tags: $(GO_TAGS); linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))"
-	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS)
+	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS) --jobs $(NB_JOBS)
 
 # ---------------------------------------------------------------- tests
 TEST_REPORTS := $(TOOLS)/test-reports
-GRAPH_PKGS   := ./pkg/backend ./pkg/model ./pkg/train ./pkg/noise ./pkg/hessian ./pkg/dynamics
 test: setup data
 	@$(MAKE) --no-print-directory test-go test-notebooks test-runner test-lab
 
@@ -188,8 +191,8 @@ test-go:
 	@go vet ./...
 	@echo "==> go test ./..."
 	@go test -count=1 ./...
-	@echo "==> the GoMLX-graph packages on pure-Go SimpleGo too (GOMLX_BACKEND=go)"
-	@GOMLX_BACKEND=go go test -count=1 $(GRAPH_PKGS)
+	@echo "==> every Go test again with SimpleGo forced (GOMLX_BACKEND=go; the Slurm test, which does not touch GoMLX, once is enough)"
+	@GOMLX_BACKEND=go go test -count=1 -skip '^TestSlurmSweep$$' ./...
 	@echo "==> without cgo: the pure-Go build (no xla tag, gonum linear algebra)"
 	@CGO_ENABLED=0 go test -count=1 -tags= ./pkg/backend ./pkg/spectrum ./pkg/hessian ./pkg/noise
 	@echo "==> fuzzing each parser ($(FUZZTIME) executions)"
@@ -198,7 +201,7 @@ test-go:
 test-notebooks: mathjax
 	@echo "==> executing every notebook at quick scale (scratch reports in .tools/test-reports)"
 	@rm -rf $(TEST_REPORTS) && mkdir -p $(TEST_REPORTS) && cp -r $(REPORTS)/mathjax $(TEST_REPORTS)/
-	@$(PY) notebooks/tools/nbrun.py --scale quick --out $(TEST_REPORTS)
+	@$(PY) notebooks/tools/nbrun.py --scale quick --out $(TEST_REPORTS) --jobs $(NB_JOBS)
 
 test-runner:
 	@echo "==> runner and report checks (pytest)"

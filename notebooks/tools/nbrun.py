@@ -332,6 +332,11 @@ def _run_one(args):
     return r
 
 
+def _worker(args):
+    # Looked up at call time in the (forked) worker, so tests can replace _run_one.
+    return _run_one(args)
+
+
 def run_all(nbs: list[Path], out: Path, scale: str, timeout: int, kernel: str, jobs: int,
             with_index: bool = True) -> list[dict]:
     """Runs the notebooks, up to `jobs` at a time (each in its own process and
@@ -359,10 +364,10 @@ def run_all(nbs: list[Path], out: Path, scale: str, timeout: int, kernel: str, j
                     break
                 if all(a in done for a in after[w[0].stem]):
                     pending.remove(w)
-                    running[pool.submit(_run_one, w)] = w[0].stem
+                    running[pool.submit(_worker, w)] = w[0].stem
             if not running:  # a dependency cycle or a dependency that is not waited for: run in order
                 w = pending.pop(0)
-                running[pool.submit(_run_one, w)] = w[0].stem
+                running[pool.submit(_worker, w)] = w[0].stem
             finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for f in finished:
                 stem = running.pop(f)

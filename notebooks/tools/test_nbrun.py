@@ -258,3 +258,33 @@ def test_every_report_has_key_figures_with_provenance():
         kf = json.loads((out / f"{name}.json").read_text())
         for key in ("scale", "backend", "git_revision"):
             assert kf["provenance"].get(key), f"{name}.json lacks provenance.{key}"
+
+
+def test_parallel_runs_keep_order_and_respect_after(tmp_path, monkeypatch):
+    """Two at a time: rows come back in the order given, a notebook whose
+    metadata says "after" starts only when that one has finished, and the
+    others overlap (the scheduler itself, with the kernel run replaced)."""
+    import time as _time
+    log = tmp_path / "log"
+    log.mkdir()
+
+    def fake_run(args):
+        path = args[0]
+        (log / f"{path.stem}.start").write_text(repr(_time.time()))
+        _time.sleep(0.6 if path.stem == "a" else 0.2)
+        (log / f"{path.stem}.end").write_text(repr(_time.time()))
+        return {"notebook": path.name, "status": "ok"}
+
+    monkeypatch.setattr(nbrun, "_run_one", fake_run)  # forked workers inherit it
+    a, b, c = (make_nb(tmp_path / f"{n}.ipynb", "%%\n") for n in "abc")
+    nb = nbformat.read(b, as_version=4)
+    nb.metadata["sgdescape"] = {"after": ["a"]}
+    nbformat.write(nb, b)
+    assert nbrun.notebook_after(b) == ["a"]
+    rows = nbrun.run_all([a, b, c], tmp_path, "quick", 60, "gonb", jobs=2)
+    assert [r["notebook"] for r in rows] == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    t = {p.name: float(p.read_text()) for p in log.iterdir()}
+    assert t["b.start"] >= t["a.end"], "b must wait for a (its metadata says after a)"
+    assert t["c.start"] < t["a.end"], "c must run beside a with two jobs"
+    rows1 = nbrun.run_all([a, b, c], tmp_path, "quick", 60, "gonb", jobs=1)
+    assert [r["notebook"] for r in rows1] == ["a.ipynb", "b.ipynb", "c.ipynb"]
