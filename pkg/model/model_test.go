@@ -231,3 +231,75 @@ func TestForwardMatchesLoops(t *testing.T) {
 		}
 	}
 }
+
+// conv3x3's gradients (the kernel's from nine matrix products, x's from XLA)
+// against GoMLX's own gradient of the same convolution, and a finite
+// difference of one kernel entry, on the backend's native convolution.
+func TestConv3x3GradientMatchesGoMLX(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !NativeConv(be) {
+		t.Skip("the backend has no differentiable convolution op (conv3x3 is used only where it has)")
+	}
+	const n, H, W, C, O = 3, 6, 5, 4, 7
+	r := rand.New(rand.NewPCG(3, 4))
+	rnd := func(k int) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	xs, ks, ws := rnd(n*H*W*C), rnd(9*C*O), rnd(n*H*W*O)
+	X := tensors.FromFlatDataAndDimensions(xs, n, H, W, C)
+	K := tensors.FromFlatDataAndDimensions(ks, 3, 3, C, O)
+	Wt := tensors.FromFlatDataAndDimensions(ws, n, H, W, O)
+	grads := func(conv func(x, k *Node) *Node) (loss float32, gx, gk []float32) {
+		exec, err := NewExec(be, func(x, k, w *Node) []*Node {
+			s := ReduceAllSum(Mul(conv(x, k), w))
+			g := Gradient(s, x, k)
+			return []*Node{s, g[0], g[1]}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X, K, Wt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](out[0])[0], tensors.MustCopyFlatData[float32](out[1]), tensors.MustCopyFlatData[float32](out[2])
+	}
+	l1, gx1, gk1 := grads(conv3x3)
+	l2, gx2, gk2 := grads(func(x, k *Node) *Node { return Convolve(x, k).Strides(1).PadSame().Done() })
+	if math.Abs(float64(l1-l2)) > 1e-5*math.Abs(float64(l2)) {
+		t.Fatalf("values differ: %v vs %v", l1, l2)
+	}
+	for _, c := range []struct {
+		name string
+		a, b []float32
+	}{{"∂/∂x", gx1, gx2}, {"∂/∂K", gk1, gk2}} {
+		for i := range c.a {
+			if d := math.Abs(float64(c.a[i] - c.b[i])); d > 1e-4*(1+math.Abs(float64(c.b[i]))) {
+				t.Fatalf("%s[%d]: conv3x3 %v, GoMLX %v", c.name, i, c.a[i], c.b[i])
+			}
+		}
+	}
+	// The loss is linear in K: a central difference of one entry is its gradient exactly (up to float32 rounding).
+	i := 5*C*O + 2*O + 3 // dy = 1, dx = 2, c = 2, o = 3
+	lossAt := func(delta float32) float64 {
+		k2 := append([]float32(nil), ks...)
+		k2[i] += delta
+		exec, _ := NewExec(be, func(x, k, w *Node) *Node { return ReduceAllSum(Mul(conv3x3(x, k), w)) })
+		out, err := exec.Exec(X, tensors.FromFlatDataAndDimensions(k2, 3, 3, C, O), Wt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(tensors.MustCopyFlatData[float32](out[0])[0])
+	}
+	fd := (lossAt(0.5) - lossAt(-0.5)) / 1.0
+	if math.Abs(fd-float64(gk1[i])) > 1e-3*(1+math.Abs(fd)) {
+		t.Fatalf("∂/∂K[%d]: conv3x3 %v, central difference %v", i, gk1[i], fd)
+	}
+}
