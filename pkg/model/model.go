@@ -12,8 +12,10 @@
 // ∇_{W_l}ℓ_μ = Σ_p U_l[μ,p]ᵀ δ_l[μ,p] with δ_l = ∂(Σ_μ ℓ_μ)/∂A_l, which is how
 // pkg/noise gets per-sample quantities without a per-sample backward pass.
 // Convolutions (3×3, stride 1, "same" padding) are XLA's own convolution op
-// (with its gradient) where the backend supports it, and im2col plus a matrix
-// product on SimpleGo; the taps' U is im2col patches either way.
+// where the backend supports it (with its gradient, except that from 64
+// output channels the kernel's gradient is an im2col matrix product: see
+// conv3x3), and im2col plus a matrix product on SimpleGo; the taps' U is
+// im2col patches either way.
 package model
 
 import (
