@@ -332,7 +332,7 @@ func conv3x3KernelGrad(x, delta *Node) *Node {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
 	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
-	p := Concatenate([]*Node{row, StopGradient(x), row}, 1)
+	p := Concatenate([]*Node{row, x, row}, 1) // differentiable in x too: Hessian-vector products differentiate this gradient again
 	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
 	p = Concatenate([]*Node{col, p, col}, 2) // [n, H+2, W+2, C]
 	taps := make([]*Node, 0, 9)

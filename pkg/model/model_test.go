@@ -232,9 +232,11 @@ func TestForwardMatchesLoops(t *testing.T) {
 	}
 }
 
-// conv3x3's gradients (the kernel's from nine matrix products, x's from XLA)
-// against GoMLX's own gradient of the same convolution, and a finite
-// difference of one kernel entry, on the backend's native convolution.
+// conv3x3's gradients (the kernel's from an im2col product, x's from XLA)
+// against GoMLX's own gradient of the same convolution and a central
+// difference of one kernel entry; its second derivatives (Hessian-vector
+// products) against the im2col convolution; on the backend's native
+// convolution.
 func TestConv3x3GradientMatchesGoMLX(t *testing.T) {
 	be, err := backend.New()
 	if err != nil {
@@ -283,6 +285,48 @@ func TestConv3x3GradientMatchesGoMLX(t *testing.T) {
 		for i := range c.a {
 			if d := math.Abs(float64(c.a[i] - c.b[i])); d > 1e-4*(1+math.Abs(float64(c.b[i]))) {
 				t.Fatalf("%s[%d]: conv3x3 %v, GoMLX %v", c.name, i, c.a[i], c.b[i])
+			}
+		}
+	}
+	// Second order (as pkg/hessian's Hessian-vector products): the gradient of
+	// ⟨∂L/∂K, V⟩ for a loss quadratic in the output, with respect to x and K.
+	hvp := func(conv func(x, k *Node) *Node) (hx, hk []float32) {
+		exec, err := NewExec(be, func(x, k, w, v *Node) []*Node {
+			c := Mul(conv(x, k), w)
+			l := ReduceAllSum(Mul(c, c))
+			gk := Gradient(l, k)[0]
+			g := Gradient(ReduceAllSum(Mul(gk, v)), x, k)
+			return []*Node{g[0], g[1]}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X, K, Wt, tensors.FromFlatDataAndDimensions(rnd(9*C*O), 3, 3, C, O))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+	}
+	r = rand.New(rand.NewPCG(5, 6))
+	hx1, hk1 := hvp(conv3x3)
+	// GoMLX cannot differentiate its convolution's kernel gradient again (its
+	// second-order VJP fails on the swapped axes), so the reference here is
+	// the im2col convolution of SimpleGo.
+	r = rand.New(rand.NewPCG(5, 6))
+	hx2, hk2 := hvp(func(x, k *Node) *Node {
+		return DotGeneral(im2col3(x), []int{3}, nil, Reshape(k, 9*C, O), []int{0}, nil)
+	})
+	for _, c := range []struct {
+		name string
+		a, b []float32
+	}{{"∂²/∂x∂K·V", hx1, hx2}, {"∂²/∂K²·V", hk1, hk2}} {
+		scale := 0.0
+		for _, v := range c.b {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for i := range c.a {
+			if d := math.Abs(float64(c.a[i] - c.b[i])); d > 1e-4*scale {
+				t.Fatalf("%s[%d]: conv3x3 %v, im2col %v", c.name, i, c.a[i], c.b[i])
 			}
 		}
 	}
