@@ -239,6 +239,7 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 	if len(a.Input) == 3 {
 		h = Reshape(x, n, a.Input[0], a.Input[1], a.Input[2])
 	}
+	cpu := onCPU(x.Graph().Backend())
 	var taps []Tap
 	pi := 0
 	for _, l := range a.Layers {
@@ -258,7 +259,7 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 			if native {
 				k := Reshape(w, 3, 3, l.In, l.Out) // rows of w are ordered (dy, dx, c), as im2col3
 				var conv *Node
-				if l.Out >= wideConv {
+				if cpu && l.Out >= wideConv {
 					conv = conv3x3(h, k)
 				} else {
 					conv = Convolve(h, k).Strides(1).PadSame().Done()
@@ -296,11 +297,20 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 }
 
 // wideConv is the output-channel count from which a convolution's kernel
-// gradient is taken from conv3x3's matrix product rather than GoMLX's own:
+// gradient is taken from conv3x3's matrix product rather than GoMLX's own, on
+// the CPU:
 // one epoch of the paper's CNN (64/128/256 channels, B = 100) runs at 40
 // instead of 22 images/s here, while the quick CNN (8/16/32, B = 10) is
 // faster with GoMLX's (860 against 670 images/s; benchmarks on 2 cores).
 const wideConv = 64
+
+// onCPU reports whether the backend runs on the CPU (XLA's CPU plugin or
+// SimpleGo): conv3x3's kernel gradient is measured faster there; on a GPU
+// GoMLX's own convolution gradient (cuDNN) is kept, as benchmarked.
+func onCPU(be backends.Backend) bool {
+	d := strings.ToLower(be.Name() + " " + be.Description())
+	return !strings.Contains(d, "cuda") && !strings.Contains(d, "rocm") && !strings.Contains(d, "gpu") && !strings.Contains(d, "tpu")
+}
 
 // conv3x3 is XLA's 3×3 convolution (stride 1, same padding) of x [n, H, W, C]
 // with k [3, 3, C, C'], with the kernel's gradient computed as one matrix
