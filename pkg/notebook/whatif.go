@@ -176,9 +176,16 @@ func WhatIfValues(knobs []Knob, pos []int) []float64 {
 // StaticNote is the sentence WhatIf shows instead of sliders outside a live kernel.
 const StaticNote = "Static figure at the default values: the sliders appear when this notebook runs in JupyterLab (`make lab`); exported reports and headless runs cannot execute widgets."
 
+// BrowserWait is how long WhatIf waits for the browser to answer a slider
+// before it falls back to the static figure. JupyterLab answers at once when
+// idle, but after "Run All" on 2 busy cores it can take over 20 s to get to
+// the widget's message (seen in the JupyterLab browser test); a kernel with
+// no browser attached waits this long once.
+const BrowserWait = 60 * time.Second
+
 // WhatIf shows one slider per knob above the panel's output and redraws the
 // output whenever a slider moves. Outside a live kernel (Live() false, as in
-// `make report`), or when no browser answers within 20 s, it shows the output
+// `make report`), or when no browser answers within BrowserWait, it shows the output
 // at the knobs' starting values and a note saying so. The panel stays live
 // until WHATIF_MINUTES pass without a move (or the kernel is interrupted); its
 // last output stays in the notebook. Bad knob ranges end the cell (Check).
@@ -222,8 +229,8 @@ func WhatIf(title string, knobs []Knob, draw Panel) {
 		go func() { ready <- s.Done() }() // Done waits for the browser's first answer
 		select {
 		case sliders[i] = <-ready:
-		case <-time.After(20 * time.Second):
-			static("No browser answered the sliders within 20 s, so this is the static figure at the default values.")
+		case <-time.After(BrowserWait):
+			static(fmt.Sprintf("No browser answered the sliders within %.0f s, so this is the static figure at the default values.", BrowserWait.Seconds()))
 			return
 		}
 		dom.Append(row, fmt.Sprintf(`<code id="%s">%s</code>`, labels[i], html.EscapeString(k.Show(pos[i]))))
