@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/gomlx/backends"
+
 	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
@@ -133,11 +135,7 @@ func workloads(ds *data.Dataset, _ string) []workload {
 		{name: "pretrain", what: "pre-training 784-10-1, 10⁴ MNIST, 100 epochs, B = 100, η = 0.1", torch: "pretrain", target: 2, unit: "epochs/s", work: 100,
 			goSetup: func() (func() (float64, error), error) {
 				a, _ := model.MLP(784, []int{10}, 1)
-				be, err := backend.New()
-				if err != nil {
-					return nil, err
-				}
-				ev, err := noise.NewEvaluator(be, a, model.MSE, false)
+				be, ev, err := evaluator(a)
 				if err != nil {
 					return nil, err
 				}
@@ -162,11 +160,7 @@ func workloads(ds *data.Dataset, _ string) []workload {
 		{name: "norms", what: "per-sample gradient norms, 10⁴ MNIST, 784-100-100-1 (PyTorch: torch.func vmap)", torch: "norms", target: 10, unit: "images/s", work: 10000,
 			goSetup: func() (func() (float64, error), error) {
 				a, _ := model.MLP(784, []int{100, 100}, 1)
-				be, err := backend.New()
-				if err != nil {
-					return nil, err
-				}
-				ev, err := noise.NewEvaluator(be, a, model.MSE, false)
+				_, ev, err := evaluator(a)
 				if err != nil {
 					return nil, err
 				}
@@ -195,6 +189,16 @@ func workloads(ds *data.Dataset, _ string) []workload {
 		{name: "continuation-vs-naive", what: "the same, against PyTorch recomputing the full forward pass every step", torch: "continuation-naive", target: 0, unit: "run-steps/s",
 			goSetup: continuationSetup(ds)},
 	}
+}
+
+// evaluator starts the backend and the mean-square noise evaluator of a.
+func evaluator(a model.Arch) (backends.Backend, *noise.Evaluator, error) {
+	be, err := backend.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := noise.NewEvaluator(be, a, model.MSE, false)
+	return be, ev, err
 }
 
 func continuationSetup(ds *data.Dataset) func() (func() (float64, error), error) {

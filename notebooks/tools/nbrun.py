@@ -345,8 +345,9 @@ def run_all(nbs: list[Path], out: Path, scale: str, timeout: int, kernel: str, j
     time one notebook spends on single-threaded work (GoNB compiling and
     linking each cell, Go numerics on one core) with the other's."""
     total = len(nbs)
+    jobs = min(jobs, total)  # never more worker processes than notebooks (--jobs 1000000 is not a fork bomb)
     work = [(p, out, scale, timeout, kernel, i, total, with_index) for i, p in enumerate(nbs, 1)]
-    if jobs == 1 or total == 1:
+    if jobs == 1:
         return [_run_one(w) for w in work]
     import concurrent.futures as cf
     import multiprocessing as mp

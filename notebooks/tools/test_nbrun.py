@@ -288,3 +288,6 @@ def test_parallel_runs_keep_order_and_respect_after(tmp_path, monkeypatch):
     assert t["c.start"] < t["a.end"], "c must run beside a with two jobs"
     rows1 = nbrun.run_all([a, b, c], tmp_path, "quick", 60, "gonb", jobs=1)
     assert [r["notebook"] for r in rows1] == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    # A huge --jobs starts no more worker processes than there are notebooks.
+    rows_big = nbrun.run_all([a, c], tmp_path, "quick", 60, "gonb", jobs=10**12)
+    assert [r["notebook"] for r in rows_big] == ["a.ipynb", "c.ipynb"]

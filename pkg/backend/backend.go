@@ -114,8 +114,16 @@ func (c Choice) Name() string {
 
 // platformOf guesses the PJRT platform ("cpu", "cuda", …) from the plugin
 // file or configuration.
-func platformOf(c Choice) string {
-	s := strings.ToLower(c.Plugin + " " + c.Config)
+func platformOf(c Choice) string { return platformIn(c.Plugin + " " + c.Config) }
+
+// Platform guesses where a started backend computes ("cpu", "cuda", "rocm",
+// "tpu", "metal") from its name and description (which hold the PJRT
+// plugin's file); SimpleGo is "cpu".
+func Platform(be backends.Backend) string { return platformIn(be.Name() + " " + be.Description()) }
+
+// platformIn returns the first accelerator platform named in s, else "cpu".
+func platformIn(s string) string {
+	s = strings.ToLower(s)
 	for _, p := range []string{"cuda", "rocm", "tpu", "metal"} {
 		if strings.Contains(s, p) {
 			return p

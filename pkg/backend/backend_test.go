@@ -173,3 +173,30 @@ func TestResolvedBackendIsNamed(t *testing.T) {
 		t.Errorf("Name/Config disagree with Resolve")
 	}
 }
+
+// The platform read from plugin files and backend descriptions: the one
+// guess behind Choice.Name and Platform (which pkg/model asks).
+func TestPlatformIn(t *testing.T) {
+	for _, tc := range []struct{ s, want string }{
+		{"xla:/x/lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so - PJRT plugin", "cpu"},
+		{"xla /v/jax_plugins/xla_cuda13/xla_cuda_plugin.so", "cuda"},
+		{"xla:/opt/ROCm/pjrt.so", "rocm"},
+		{"go SimpleGo", "cpu"},
+		{"", "cpu"},
+	} {
+		if got := platformIn(tc.s); got != tc.want {
+			t.Errorf("platformIn(%q) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+	be, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "cpu" // SimpleGo
+	if name := Name(); strings.HasPrefix(name, "xla:") {
+		want = strings.Fields(strings.TrimPrefix(name, "xla:"))[0] // what the plugin file says
+	}
+	if got := Platform(be); got != want {
+		t.Errorf("Platform of the started backend %s = %q, but its choice says %q", be.Description(), got, want)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph-building code reads best with dot import
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 )
 
@@ -239,7 +240,7 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 	if len(a.Input) == 3 {
 		h = Reshape(x, n, a.Input[0], a.Input[1], a.Input[2])
 	}
-	cpu := onCPU(x.Graph().Backend())
+	cpu := backend.Platform(x.Graph().Backend()) == "cpu"
 	var taps []Tap
 	pi := 0
 	for _, l := range a.Layers {
@@ -298,19 +299,11 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 
 // wideConv is the output-channel count from which a convolution's kernel
 // gradient is taken from conv3x3's matrix product rather than GoMLX's own, on
-// the CPU:
+// the CPU (on a GPU GoMLX's cuDNN gradient is kept, as benchmarked):
 // one epoch of the paper's CNN (64/128/256 channels, B = 100) runs at 40
 // instead of 22 images/s here, while the quick CNN (8/16/32, B = 10) is
 // faster with GoMLX's (860 against 670 images/s; benchmarks on 2 cores).
 const wideConv = 64
-
-// onCPU reports whether the backend runs on the CPU (XLA's CPU plugin or
-// SimpleGo): conv3x3's kernel gradient is measured faster there; on a GPU
-// GoMLX's own convolution gradient (cuDNN) is kept, as benchmarked.
-func onCPU(be backends.Backend) bool {
-	d := strings.ToLower(be.Name() + " " + be.Description())
-	return !strings.Contains(d, "cuda") && !strings.Contains(d, "rocm") && !strings.Contains(d, "gpu") && !strings.Contains(d, "tpu")
-}
 
 // conv3x3 is XLA's 3×3 convolution (stride 1, same padding) of x [n, H, W, C]
 // with k [3, 3, C, C'], with the kernel's gradient computed as one matrix
@@ -341,10 +334,7 @@ func conv3x3(x, k *Node) *Node {
 func conv3x3KernelGrad(x, delta *Node) *Node {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
-	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
-	p := Concatenate([]*Node{row, x, row}, 1) // differentiable in x too: Hessian-vector products differentiate this gradient again
-	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
-	p = Concatenate([]*Node{col, p, col}, 2) // [n, H+2, W+2, C]
+	p := pad1(x) // differentiable in x too: Hessian-vector products differentiate this gradient again
 	taps := make([]*Node, 0, 9)
 	for dy := 0; dy < 3; dy++ {
 		for dx := 0; dx < 3; dx++ {
@@ -357,6 +347,18 @@ func conv3x3KernelGrad(x, delta *Node) *Node {
 	return Reshape(g, 3, 3, C, o)
 }
 
+// pad1 pads [n, H, W, C] with one row and column of zeros on every side,
+// [n, H+2, W+2, C], with Concatenate (whose gradient every backend has; the
+// gradient of Pad is missing in SimpleGo).
+func pad1(x *Node) *Node {
+	dims := x.Shape().Dimensions
+	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
+	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
+	p := Concatenate([]*Node{row, x, row}, 1)
+	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
+	return Concatenate([]*Node{col, p, col}, 2)
+}
+
 // im2col3 turns [n, H, W, C] into [n, H, W, 9C]: the 3×3 neighbourhood of
 // every pixel (zero padded), ordered (dy, dx, channel). It is built from
 // Concatenate and Gather, whose gradients every backend supports (the
@@ -364,11 +366,7 @@ func conv3x3KernelGrad(x, delta *Node) *Node {
 func im2col3(x *Node) *Node {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
-	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
-	p := Concatenate([]*Node{row, x, row}, 1)
-	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
-	p = Concatenate([]*Node{col, p, col}, 2) // [n, H+2, W+2, C]
-	p = TransposeAllAxes(Reshape(p, n, (H+2)*(W+2), C), 1, 0, 2)
+	p := TransposeAllAxes(Reshape(pad1(x), n, (H+2)*(W+2), C), 1, 0, 2)
 	idx := make([]int32, 0, H*W*9)
 	for y := 0; y < H; y++ {
 		for x := 0; x < W; x++ {

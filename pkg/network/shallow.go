@@ -141,15 +141,20 @@ func (c *Continuation) loss(r *replica) float64 {
 	h := c.Net.H
 	s := 0.0
 	for mu := 0; mu < c.N; mu++ {
-		row := r.a1[mu*h : (mu+1)*h]
-		f := r.b2
-		for j, a := range row {
-			f += r.w2[j] * max(a, 0)
-		}
-		d := f - c.Y[mu]
-		s += d * d
+		s += sqResidual(r.a1[mu*h:(mu+1)*h], r.w2, r.b2, c.Y[mu])
 	}
 	return s / (2 * float64(c.N))
+}
+
+// sqResidual is one sample's (f − y)² from its hidden pre-activations row:
+// f = w₂·max(row, 0) + b₂.
+func sqResidual(row, w2 []float64, b2, y float64) float64 {
+	f := b2
+	for j, a := range row {
+		f += w2[j] * max(a, 0)
+	}
+	d := f - y
+	return d * d
 }
 
 // step performs one SGD step on the mini-batch idx and, when withLoss is
@@ -244,15 +249,9 @@ func (c *Continuation) step(r *replica, idx []int32, withLoss bool) float64 {
 					row[j] -= k * v
 				}
 			}
-			if !withLoss {
-				continue
+			if withLoss {
+				s += sqResidual(row, w2, b2, c.Y[nu])
 			}
-			f := b2
-			for j, a := range row {
-				f += w2[j] * max(a, 0)
-			}
-			e := f - c.Y[nu]
-			s += e * e
 		}
 	}
 	return s / (2 * float64(n))
@@ -313,9 +312,11 @@ func (w *walker) Step(observe bool) (t, loss float64, diverged bool) {
 	if !observe {
 		return 0, 0, false
 	}
-	t = float64(w.steps) * w.c.Eta
-	return t, l, math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12
+	return w.time(), l, math.IsNaN(l) || math.IsInf(l, 0) || l > 1e12
 }
 
 // Observe returns t = η·steps and the exact full-batch loss.
-func (w *walker) Observe() (t, loss float64) { return float64(w.steps) * w.c.Eta, w.c.loss(w.rep) }
+func (w *walker) Observe() (t, loss float64) { return w.time(), w.c.loss(w.rep) }
+
+// time is the run's time t = η·steps.
+func (w *walker) time() float64 { return float64(w.steps) * w.c.Eta }
