@@ -48,12 +48,18 @@ var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?
 
 // parse parses flags, prints help for -h/-help, turns parse errors into one
 // line, runs checkFlags and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flag.FlagSet, args []string, help ...func(io.Writer) error) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard) // the flag package would print the error and the whole usage
 	err := fs.Parse(args)
 	fs.SetOutput(out)
 	if errors.Is(err, flag.ErrHelp) {
+		if len(help) > 0 {
+			if herr := help[0](out); herr != nil {
+				return herr
+			}
+			return err
+		}
 		printFlagHelp(fs, out)
 		return err
 	}
@@ -95,6 +101,9 @@ func explainParseError(fs *flag.FlagSet, err error) error {
 		return fmt.Errorf("-%s: %q is not %s", name, val, want)
 	case why == "value out of range":
 		return fmt.Errorf("-%s: %q is out of range", name, val)
+	}
+	if strings.Contains(why, fmt.Sprintf("%q", val)) || strings.Contains(why, "item ") {
+		return fmt.Errorf("-%s: %s", name, why) // a parameter's own message already shows the value
 	}
 	return fmt.Errorf("-%s: invalid value %q: %s", name, val, why)
 }

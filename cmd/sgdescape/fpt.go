@@ -8,9 +8,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/escape"
-	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/network"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/train"
@@ -63,51 +61,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("unknown -model %q (available: linreg, mlp)", model)
 	}
-	d := linreg.PaperFPT(1, scale)
-	f := addFPTFlags(fs, d.Eta, d.B, d.Runs, "", d.MaxSteps, d.FitCMin, d.Boot, d.Seed)
-	prob := problemFlags(fs, d.Problem)
-	dyn := fs.String("dynamics", string(d.Kind), "dynamics: sgd|sde4|sde12|sde14|gld")
-	dt := fs.Float64("dt", d.DT, "SDE step (default η)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := positive(fs, "P", "N", "xstd", "B", "eta", "runs", "maxsteps"); err != nil {
-		return err
-	}
-	if err := checkKind(*dyn); err != nil {
-		return err
-	}
-	cfg := d
-	cfg.Problem = prob()
-	cfg.Seed = *f.com.seed
-	cfg.C = linreg.PaperThresholds(cfg.P)
-	if *f.cs != nil {
-		cfg.C = *f.cs
-	}
-	if err := checkProblem(cfg.Problem, *f.b); err != nil {
-		return err
-	}
-	if err := checkThresholds(cfg.C, *f.fitMin, *f.runs); err != nil {
-		return err
-	}
-	cfg.Kind, cfg.Eta, cfg.B, cfg.DT, cfg.Runs = dynamics.Kind(*dyn), *f.eta, *f.b, *dt, *f.runs
-	cfg.MaxSteps, cfg.FitCMin, cfg.Boot = *f.maxSteps, *f.fitMin, *f.boot
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
-	if err := checkMemory("fpt", cfg.MemoryBytes(), "-runs, -N or -P"); err != nil {
-		return err
-	}
-	if err := checkBoot(*f.boot, float64(*f.runs)*float64(len(cfg.C)), "-runs", bootWorkFPT); err != nil {
-		return err
-	}
-	env, stop := f.com.nativeEnv(stderr, "fpt runs")
-	r, err := linreg.FPT(context.Background(), env, cfg)
-	stop()
-	if err != nil {
-		return err
-	}
-	return writeResult(stdout, r, *f.com.json, func() error { return printFPT(stdout, r.Result) })
+	return runExperiment("fpt", args, stdout, stderr)
 }
 
 // estimateColumns splits the per-threshold estimates into columns.
@@ -117,29 +71,6 @@ func estimateColumns(fit escape.Result) (c, mean, se []float64, reliable []bool)
 		se, reliable = append(se, float64(e.SE)), append(reliable, e.Reliable)
 	}
 	return
-}
-
-func printFPT(stdout io.Writer, res linreg.FPTResult) error {
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	if res.Diverged > 0 {
-		fmt.Fprintf(tw, "DIVERGED\t%d runs blew up; no first-passage statistics\n", res.Diverged)
-		return tw.Flush()
-	}
-	c, mean, se, reliable := estimateColumns(res.Fit)
-	fmt.Fprintln(tw, "c\tmean FPT\tse\tcensored\treliable")
-	for i := range c {
-		fmt.Fprintf(tw, "%g\t%.4g\t%.2g\t%d\t%v\n", c[i], mean[i], se[i], res.Censored[i], reliable[i])
-	}
-	fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\t%.4g  [%.4g, %.4g]\n", res.FitCMin, res.Fit.LogLog.Slope, float64(res.Fit.LogLog.CI[0]), float64(res.Fit.LogLog.CI[1]))
-	fmt.Fprintf(tw, "slope theory B/(ηh*)+1−n/2, h* = mean %.4g\t%.4g\n", res.HMean, res.SlopeMean)
-	fmt.Fprintf(tw, "slope theory with h* = λ_max %.4g\t%.4g\n", res.HMax, res.SlopeMax)
-	if res.FitNote != "" {
-		fmt.Fprintf(tw, "note\t%s\n", res.FitNote)
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(tw, "DEGENERATE\t%s\n", w)
-	}
-	return tw.Flush()
 }
 
 // runNetworkFPT is `fpt -model mlp`.

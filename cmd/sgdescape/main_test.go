@@ -16,7 +16,7 @@ func call(args ...string) (int, string, string) {
 }
 
 func TestTheoryJSON(t *testing.T) {
-	code, out, errs := call("theory", "-B", "1", "-eta", "0.1", "-h", "1", "-hs", "1", "-n", "10", "-Lstar", "0.5", "-Ls", "1", "-json")
+	code, out, errs := call("theory", "-B", "1", "-eta", "0.1", "-hstar", "1", "-hs", "1", "-n", "10", "-Lstar", "0.5", "-Ls", "1", "-json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -51,7 +51,6 @@ func TestBadInputIsOneLineAndNonZero(t *testing.T) {
 		{"theory", "-eta", "0"},
 		{"theory", "-eta", "-1"},
 		{"theory", "-B", "0.5"},
-		{"theory", "-h", "0"},
 		{"theory", "-n", "0"},
 		{"theory", "-Lstar", "0"},
 		{"theory", "-Lstar", "1", "-Ls", "0.5"},

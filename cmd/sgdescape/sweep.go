@@ -24,6 +24,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	exp "github.com/sgdescape/sgdescape/pkg/experiment"
+
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/sweep"
 )
@@ -50,6 +52,11 @@ func (tableCommands) Experiments() []string {
 			out = append(out, n)
 		}
 	}
+	for _, n := range exp.Names() {
+		if _, dup := commands[n]; !dup {
+			out = append(out, n)
+		}
+	}
 	sort.Strings(out)
 	return out
 }
@@ -60,7 +67,7 @@ func (tableCommands) Experiments() []string {
 // come back as the command's own errors. The help text itself is cut short
 // (stopWriter), which keeps a check at a few microseconds.
 func (tableCommands) Check(experiment string, args []string) (err error) {
-	cmd, ok := commands[experiment]
+	cmd, ok := lookupCommand(experiment)
 	if !ok || notSweepable[experiment] {
 		return fmt.Errorf("unknown experiment %q", experiment)
 	}
@@ -454,14 +461,14 @@ func runOne(l *loaded, idx int, force bool, stdout, stderr io.Writer) error {
 				err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
 			}
 		}()
-		return commands[p.Spec.Experiment].run(args, &out, errw)
+		return runCommand(p.Spec.Experiment, args, &out, errw)
 	}()
 	close(done)
 	switch {
 	case err != nil:
 		code := 1
 		var ue usageError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) || run.IsBadInput(err) {
 			code = 2
 		}
 		msg := strings.ReplaceAll(err.Error(), "\n", " ")

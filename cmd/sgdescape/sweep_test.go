@@ -57,7 +57,7 @@ func readTable(t *testing.T, path string) *sweep.Frame {
 // output, and φ = 1 + B/(ηh*) exactly.
 func TestSweepTheoryGrid(t *testing.T) {
 	dir := sweepEnv(t)
-	spec := writeSpec(t, dir, "theory.json", `{"experiment": "theory", "base": {"h": 2, "n": 3},
+	spec := writeSpec(t, dir, "theory.json", `{"experiment": "theory", "base": {"hstar": 2, "n": 3},
 		"axes": {"eta": [0.05, 0.1, 0.2], "B": [1, 4]}}`)
 	code, out, errs := call("sweep", "plan", spec)
 	if code != 0 || strings.Count(out, "missing") != 6 {
@@ -81,7 +81,7 @@ func TestSweepTheoryGrid(t *testing.T) {
 			t.Errorf("row %d: phi %v, want %v", r, fr.Float(r, "phi"), want)
 		}
 		// The plain command with the same flags prints the same numbers.
-		code, plain, _ := call("theory", "-h=2", "-n=3", "-eta="+fr.Str(r, "eta"), "-B="+fr.Str(r, "B"), "-json")
+		code, plain, _ := call("theory", "-hstar=2", "-n=3", "-eta="+fr.Str(r, "eta"), "-B="+fr.Str(r, "B"), "-json")
 		var env struct {
 			Result map[string]any `json:"result"`
 		}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
@@ -333,4 +334,14 @@ func GLDDiffusion(q *Quadratic, cfg Config) float64 {
 		return math.NaN()
 	}
 	return d
+}
+
+// Declare declares the dynamics' parameters (pkg/param): -dynamics, -eta,
+// -B, -dt and, for GLD, -gld-hstar.
+func (c *Config) Declare(s *param.Set) {
+	param.Choice(s, &c.Kind, "dynamics", "dynamics: sgd (Eq. 2), sde4 (Eq. 4), sde12 (Eq. 12), sde14 (Eq. 14) or gld (Eq. 5)", Kinds)
+	s.Float(&c.Eta, "eta", "learning rate η", param.Positive)
+	s.Int(&c.B, "B", "mini-batch size B (1 ≤ B < N)", param.Min(1))
+	s.Float(&c.DT, "dt", "Euler–Maruyama step of the SDEs", param.Positive, param.Auto("η"))
+	s.Float(&c.HStar, "gld-hstar", "h* of GLD's matched diffusion D = ηL*h*/B", param.Positive, param.Auto("the mean Hessian eigenvalue"))
 }

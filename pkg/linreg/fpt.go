@@ -8,6 +8,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
@@ -50,8 +51,20 @@ func (c FPTConfig) Validate() error {
 		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
 	case c.FitCMin < 0:
 		return fmt.Errorf("fit-cmin must be ≥ 0 (0 = automatic), got %v", c.FitCMin)
+	case c.Runs < minRuns:
+		return fmt.Errorf("runs = %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use runs ≥ %d", c.Runs, minRuns, minRuns)
 	}
-	return escape.ValidateThresholds(c.C)
+	if err := checkRun(c.Problem, c.B); err != nil {
+		return err
+	}
+	cs := c.thresholds()
+	if err := escape.ValidateThresholds(cs); err != nil {
+		return err
+	}
+	if err := checkThresholds(cs, c.FitCMin); err != nil {
+		return err
+	}
+	return estimate.CheckBoot(c.Boot, float64(c.Runs)*float64(len(cs)), estimate.BootWorkFPT, "runs × thresholds")
 }
 
 // FPTResult is the outcome of FPT.
@@ -103,6 +116,7 @@ func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], 
 	if c.Kind == "" {
 		c.Kind = dynamics.SGD
 	}
+	c.C = c.thresholds()
 	if err := c.Validate(); err != nil {
 		return run.Result[FPTResult]{}, err
 	}

@@ -88,3 +88,11 @@ func (c FPTConfig) WithKind(k dynamics.Kind) FPTConfig {
 	}
 	return c
 }
+
+// AutoFPT is PaperFPT(1, scale) with the thresholds left to the paper's grid
+// of whatever P is set (the registry's preset of `fpt`, whose P is a parameter).
+func AutoFPT(scale run.Scale) FPTConfig {
+	c := PaperFPT(1, scale)
+	c.C = nil
+	return c
+}

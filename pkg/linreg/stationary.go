@@ -49,7 +49,10 @@ func (c StationaryConfig) Validate() error {
 	case c.Boot < 0:
 		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
 	}
-	return nil
+	if err := checkRun(c.Problem, c.B); err != nil {
+		return err
+	}
+	return c.checkSampling()
 }
 
 // StationaryResult is the outcome of Stationary.

@@ -76,7 +76,7 @@ func (c Cache) Store(experiment, key string, v any) error {
 	if c.Dir == "" || c.ReadOnly {
 		return nil
 	}
-	b, err := json.MarshalIndent(v, "", " ")
+	b, _, err := MarshalJSON(v) // NaN and ±Inf as null (run.Float reads them back as NaN)
 	if err != nil {
 		return fmt.Errorf("run: encoding result for cache: %w", err)
 	}

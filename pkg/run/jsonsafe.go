@@ -1,7 +1,8 @@
-package main
+package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -11,10 +12,23 @@ import (
 
 // JSON has no NaN or ±Inf, and encoding/json refuses a whole value that
 // holds one. A result may legitimately hold one (an interval that could
-// not be computed, a loss that overflowed in a diverged run), so writeJSON
-// falls back to safeTree, which writes every non-finite number as null and
-// reports where they were: the output is always valid JSON, and the
-// quantities that overflowed are named on stderr.
+// not be computed, a prediction that overflowed, a loss in a diverged run),
+// so MarshalJSON falls back to safeTree, which writes every non-finite
+// number as null and reports where they were: the output is always valid
+// JSON, the cache can always store a result, and front ends name the
+// quantities that are not numbers.
+
+// MarshalJSON encodes v as indented JSON like encoding/json, except that
+// NaN and ±Inf are written as null; nonFinite lists their paths with the
+// value ("result.kappa_ld[2] (+Inf)").
+func MarshalJSON(v any) (b []byte, nonFinite []string, err error) {
+	b, err = json.MarshalIndent(v, "", "  ")
+	var uv *json.UnsupportedValueError
+	if errors.As(err, &uv) {
+		b, err = json.MarshalIndent(safeTree(reflect.ValueOf(v), "", &nonFinite), "", "  ")
+	}
+	return b, nonFinite, err
+}
 
 // safeTree converts v into maps, slices and scalars as encoding/json would
 // encode it (json tags, omitempty, embedded structs, Marshaler types),

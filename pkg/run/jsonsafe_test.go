@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 func TestWriteJSONNeverFailsOnNonFinite(t *testing.T) {
@@ -25,25 +23,26 @@ func TestWriteJSONNeverFailsOnNonFinite(t *testing.T) {
 		B    []float64          `json:"b"`
 		C    map[string]float64 `json:"c"`
 		D    *inner             `json:"d"`
-		F    run.Float          `json:"f"`
+		F    Float              `json:"f"`
 		T    time.Time          `json:"t"`
 		Skip float64            `json:"-"`
 		In   inner              `json:"in"`
 	}
 	v := value{embedded: embedded{math.Inf(-1)}, A: 1.5, B: []float64{1, math.NaN()}, C: map[string]float64{"k": math.Inf(1)},
-		D: &inner{X: math.NaN()}, F: run.Float(math.NaN()), T: time.Unix(0, 0).UTC(), Skip: math.NaN(), In: inner{X: 2}}
+		D: &inner{X: math.NaN()}, F: Float(math.NaN()), T: time.Unix(0, 0).UTC(), Skip: math.NaN(), In: inner{X: 2}}
 	var out bytes.Buffer
-	var warned string
-	err := writeJSON(&out, v, func(f string, a ...any) { warned = f })
+	b, bad, err := MarshalJSON(v)
 	if err != nil {
 		t.Fatal(err)
 	}
+	out.Write(b)
+	warned := strings.Join(bad, ", ")
 	var got map[string]any
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("invalid JSON %s: %v", out.String(), err)
 	}
-	b := got["b"].([]any)
-	if got["a"] != 1.5 || b[0] != 1.0 || b[1] != nil || got["c"].(map[string]any)["k"] != nil || got["e"] != nil ||
+	bs := got["b"].([]any)
+	if got["a"] != 1.5 || bs[0] != 1.0 || bs[1] != nil || got["c"].(map[string]any)["k"] != nil || got["e"] != nil ||
 		got["d"].(map[string]any)["x"] != nil || got["f"] != nil || got["t"] != "1970-01-01T00:00:00Z" || got["in"].(map[string]any)["x"] != 2.0 {
 		t.Errorf("tree: %s", out.String())
 	}
@@ -59,9 +58,11 @@ func TestWriteJSONNeverFailsOnNonFinite(t *testing.T) {
 	// a finite value is encoded exactly as encoding/json does
 	out.Reset()
 	fine := value{B: []float64{1}, In: inner{X: 2}}
-	if err := writeJSON(&out, fine); err != nil {
-		t.Fatal(err)
+	b, bad, err = MarshalJSON(fine)
+	if err != nil || len(bad) > 0 {
+		t.Fatal(err, bad)
 	}
+	out.Write(b)
 	want, _ := json.MarshalIndent(fine, "", "  ")
 	if strings.TrimSpace(out.String()) != string(want) {
 		t.Errorf("finite value changed:\n%s\nwant\n%s", out.String(), want)

@@ -1,0 +1,87 @@
+package notebook
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/param"
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
+
+// SetVar is the environment variable of the notebooks' overrides, in the
+// syntax of GoMLX's -set flag: "experiment.name=value; name=value". Each
+// name is a parameter of the registry (the flag -name of `sgdescape
+// experiment`); an unscoped name applies to every experiment of a notebook
+// that declares it. Example: SGDESCAPE_SET="fpt.eta=0.05; barrier.runs=1000" make report.
+const SetVar = EnvPrefix + "SET"
+
+// Settings returns the overrides of SGDESCAPE_SET, checked against the
+// registry: a scope must be a registered experiment and a name one of its
+// parameters (or, unscoped, a parameter of some experiment).
+func Settings() ([]param.Setting, error) {
+	st, err := param.ParseSettings(os.Getenv(SetVar))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SetVar, err)
+	}
+	for _, s := range st {
+		if err := knownSetting(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", SetVar, err)
+		}
+	}
+	return st, nil
+}
+
+func knownSetting(s param.Setting) error {
+	var scopes []string
+	for _, e := range experiment.All() {
+		if s.Scope != "" && e.Name != s.Scope {
+			continue
+		}
+		if _, ok := e.Params(run.Quick).Lookup(s.Name); ok {
+			return nil
+		}
+		scopes = append(scopes, e.Name)
+	}
+	if s.Scope != "" && len(scopes) == 0 {
+		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(experiment.Names(), ", "))
+	}
+	if s.Scope != "" {
+		return fmt.Errorf("%s: %s has no parameter %q (sgdescape %s -h lists them)", s, s.Scope, s.Name, s.Scope)
+	}
+	return fmt.Errorf("%s: no experiment has a parameter %q (sgdescape help params lists them)", s, s.Name)
+}
+
+// Config returns cfg — a preset of the registered experiment name — with
+// the notebook's overrides (SGDESCAPE_SET) applied and validated. It ends
+// the cell with a message naming the setting when one is invalid, and when
+// name is not the registered experiment of cfg's type (a notebook must not
+// invent parameters outside the registry).
+func Config[C any, PC interface {
+	*C
+	param.Declarer
+}](name string, cfg C) C {
+	Check(registered(name, reflect.TypeFor[C]()))
+	st, err := Settings()
+	Check(err)
+	if _, err := param.Declare(PC(&cfg)).Apply(st, name); err != nil {
+		Check(fmt.Errorf("%s: %w", SetVar, err))
+	}
+	if v, ok := any(cfg).(experiment.Config); ok {
+		if err := v.Validate(); err != nil {
+			Check(fmt.Errorf("%s: the overrides of %s give an invalid configuration: %w", SetVar, name, err))
+		}
+	}
+	return cfg
+}
+
+func registered(name string, t reflect.Type) error {
+	for _, e := range experiment.All() {
+		if e.Name == name && e.ConfigType() == t {
+			return nil
+		}
+	}
+	return fmt.Errorf("notebook.Config(%q, %v): no registered experiment %q has this configuration type (pkg/experiment/list.go)", name, t, name)
+}
