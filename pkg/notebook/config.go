@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"reflect"
@@ -78,10 +79,45 @@ func Config[C any, PC interface {
 }
 
 func registered(name string, t reflect.Type) error {
+	_, err := entryOf(name, t)
+	return err
+}
+
+// Run runs the registered experiment name at cfg — typically the result of
+// Config — on the notebook's environment (the GoMLX backend when the
+// experiment needs one, the default cache, a live progress line) and
+// returns its typed result. It ends the cell on an error.
+func Run[T any](name string, cfg any) T {
+	out := RunOutcome(name, cfg)
+	res, ok := out.Result.(T)
+	if !ok {
+		Check(fmt.Errorf("notebook.Run[%v](%q): the experiment's result is a %T", reflect.TypeFor[T](), name, out.Result))
+	}
+	return res
+}
+
+// RunOutcome is Run with the provenance: the result and its envelope.
+func RunOutcome(name string, cfg any) experiment.Outcome {
+	e, err := entryOf(name, reflect.TypeOf(cfg))
+	Check(err)
+	in := e.New(RunScale())
+	reflect.ValueOf(in.Config).Elem().Set(reflect.ValueOf(cfg))
+	var env run.Env
+	if e.Native != "" {
+		env = NativeEnv(e.Summary)
+	} else {
+		env = Env(e.Summary)
+	}
+	out, err := in.Run(context.Background(), env)
+	Check(err)
+	return out
+}
+
+func entryOf(name string, t reflect.Type) (experiment.Entry, error) {
 	for _, e := range experiment.All() {
 		if e.Name == name && e.ConfigType() == t {
-			return nil
+			return e, nil
 		}
 	}
-	return fmt.Errorf("notebook.Config(%q, %v): no registered experiment %q has this configuration type (pkg/experiment/list.go)", name, t, name)
+	return experiment.Entry{}, fmt.Errorf("notebook: no registered experiment %q has configuration type %v (pkg/experiment/list.go)", name, t)
 }
