@@ -1,7 +1,9 @@
 package experiment
 
 import (
+	"github.com/sgdescape/sgdescape/pkg/barrier"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
+	"github.com/sgdescape/sgdescape/pkg/ncrit"
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
@@ -17,6 +19,15 @@ func All() []Entry {
 		Define(Def[linreg.FPTConfig, linreg.FPTResult]{Name: "fpt", Variant: "linreg", Selector: "model",
 			Summary: "mean first-passage time of L ≥ c·L* against c, linear regression (Eq. 15, Fig. 3b)",
 			Native:  linreg.Engine, Preset: linreg.AutoFPT, Run: linreg.FPT, Lower: "runs, N or P"}),
+		Define(Def[barrier.Config, barrier.Result]{Name: "barrier",
+			Summary: "escape over a real barrier (helix regression): SGD's κ against β with four predictions (Eq. 15, Eq. 5, exact diffusion, large deviations)",
+			Native:  barrier.Engine, Preset: barrier.PaperEscape, Run: barrier.Escape, Lower: "runs, beta, N, n or grid"}),
+		Define(Def[barrier.LabConfig, barrier.LabResult]{Name: "barrier-lab",
+			Summary: "notebook 06's barrier laboratory: the β sweep with i.i.d., Gaussian (exact variance) and GLD controls, and κ over B and n at one β (Eq. 15, Eq. 5)",
+			Native:  barrier.Engine, Preset: barrier.PaperLab, Run: barrier.Lab, Lower: "runs, beta, N, n or grid"}),
+		Define(Def[ncrit.Config, ncrit.Result]{Name: "ncrit",
+			Summary: "the n > n_c instability (Eq. 16) on linear regression: tail index of L/L* against P with theory and Kesten predictions",
+			Native:  ncrit.Engine, Preset: ncrit.PaperNcrit, Run: ncrit.Sweep, Lower: "P, chains, steps or N"}),
 	}
 }
 

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +22,17 @@ import (
 // MarshalJSON encodes v as indented JSON like encoding/json, except that
 // NaN and ±Inf are written as null; nonFinite lists their paths with the
 // value ("result.kappa_ld[2] (+Inf)").
+//
+// Numbers that write themselves as null (Float, Interval: an undefined
+// estimate or prediction) are listed too, so that no undefined number is a
+// silent null.
 func MarshalJSON(v any) (b []byte, nonFinite []string, err error) {
 	b, err = json.MarshalIndent(v, "", "  ")
 	var uv *json.UnsupportedValueError
 	if errors.As(err, &uv) {
 		b, err = json.MarshalIndent(safeTree(reflect.ValueOf(v), "", &nonFinite), "", "  ")
+	} else if err == nil && bytes.Contains(b, []byte("null")) {
+		safeTree(reflect.ValueOf(v), "", &nonFinite) // only to name the nulls that are numbers
 	}
 	return b, nonFinite, err
 }
@@ -36,6 +43,14 @@ func MarshalJSON(v any) (b []byte, nonFinite []string, err error) {
 func safeTree(v reflect.Value, path string, bad *[]string) any {
 	if !v.IsValid() {
 		return nil
+	}
+	if k := v.Kind(); k == reflect.Float32 || k == reflect.Float64 {
+		// Before any MarshalJSON method: a named float (Float) that writes a
+		// non-finite value as null is still not a number.
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			*bad = append(*bad, fmt.Sprintf("%s (%v)", strings.TrimPrefix(path, "."), f))
+			return nil
+		}
 	}
 	if m, ok := marshaler(v); ok {
 		b, err := m.MarshalJSON()

@@ -68,3 +68,31 @@ func TestWriteJSONNeverFailsOnNonFinite(t *testing.T) {
 		t.Errorf("finite value changed:\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// Numbers that write themselves as null (Float, Interval) are named too,
+// with the output exactly encoding/json's.
+func TestMarshalJSONNamesNullFloats(t *testing.T) {
+	type point struct {
+		K  Float    `json:"kappa"`
+		CI Interval `json:"ci"`
+		S  string   `json:"s"`
+	}
+	v := struct {
+		Points []point `json:"points"`
+		OK     Float   `json:"ok"`
+	}{Points: []point{{K: 1, CI: NewInterval(0, 2), S: "null"}, {K: Float(math.Inf(1)), CI: NewInterval(math.NaN(), 3)}}, OK: 2}
+	b, bad, err := MarshalJSON(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.MarshalIndent(v, "", "  ")
+	if !bytes.Equal(b, want) {
+		t.Errorf("output %s, encoding/json %s", b, want)
+	}
+	if got := strings.Join(bad, ", "); got != "points[1].kappa (+Inf), points[1].ci[0] (NaN)" {
+		t.Errorf("named %q", got)
+	}
+	if _, bad, _ := MarshalJSON(point{K: 1, CI: NewInterval(1, 2), S: "null"}); len(bad) != 0 {
+		t.Errorf("finite values named: %v", bad)
+	}
+}

@@ -11,30 +11,6 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
-func TestHillRecoversParetoIndex(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, alpha := range []float64{0.5, 1.5, 4} {
-		x := make([]float64, 200000)
-		for i := range x {
-			x[i] = math.Pow(1-rng.Float64(), -1/alpha) // Pareto(α), x ≥ 1
-		}
-		a, err := Hill(x, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Standard error α/√k ≈ 1.4 % of α.
-		if math.Abs(a/alpha-1) > 0.06 {
-			t.Errorf("Hill %v for α = %v", a, alpha)
-		}
-	}
-	if _, err := Hill([]float64{1, 2, 3}, 3); err == nil {
-		t.Error("k = len accepted")
-	}
-	if _, err := Hill([]float64{1, 2, 3}, 1); err == nil {
-		t.Error("k = 1 accepted")
-	}
-}
-
 func TestKestenIsotropicReducesToOneDimension(t *testing.T) {
 	for _, tc := range []struct {
 		eta float64
@@ -48,7 +24,7 @@ func TestKestenIsotropicReducesToOneDimension(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if math.Abs(got.Alpha/want-1) > 2e-3 {
+		if math.Abs(float64(got.Alpha)/want-1) > 2e-3 {
 			t.Errorf("η=%v B=%d: P = 1 exponent %v, pkg/dynamics %v", tc.eta, tc.b, got.Alpha, want)
 		}
 	}
@@ -78,7 +54,7 @@ func TestKestenIsotropicMomentByMonteCarlo(t *testing.T) {
 			}
 			norm2 += v[j] * v[j]
 		}
-		m := math.Pow(norm2, k.Alpha/2)
+		m := math.Pow(norm2, float64(k.Alpha)/2)
 		s += m
 		s2 += m * m
 		sq += norm2
@@ -132,23 +108,67 @@ func TestSweepStableAndDivergingDimensions(t *testing.T) {
 	}
 }
 
+// Settings that cannot give a result are refused before any work, with a
+// one-line message naming the parameter: among them B = N (no noise, no
+// tail), N ≤ P (L* = 0), an η so small that the chains never leave θ*.
 func TestSweepRejects(t *testing.T) {
 	base := PaperNcrit("quick")
-	for name, mod := range map[string]func(*Config){
-		"no P":      func(c *Config) { c.Ps = nil },
-		"P zero":    func(c *Config) { c.Ps = []int{0} },
-		"eta NaN":   func(c *Config) { c.Eta = math.NaN() },
-		"eta zero":  func(c *Config) { c.Eta = 0 },
-		"B zero":    func(c *Config) { c.B = 0 },
-		"chains":    func(c *Config) { c.Chains = 1 },
-		"tail frac": func(c *Config) { c.TailFrac = 0.9 },
-		"memory":    func(c *Config) { c.Steps = 1e15 },
-		"N<P":       func(c *Config) { c.Ps = []int{20000} },
+	for _, c := range []struct {
+		name string
+		mod  func(*Config)
+		want string
+	}{
+		{"no P", func(c *Config) { c.Ps = nil }, "P"},
+		{"P zero", func(c *Config) { c.Ps = []int{0} }, "P = 0"},
+		{"eta NaN", func(c *Config) { c.Eta = math.NaN() }, "eta"},
+		{"eta zero", func(c *Config) { c.Eta = 0 }, "eta"},
+		{"eta denormal", func(c *Config) { c.Eta = 1e-320 }, "burn"},
+		{"B zero", func(c *Config) { c.B = 0 }, "B = 0"},
+		{"B = N", func(c *Config) { c.Ps, c.N, c.B = []int{4}, 50, 50 }, "B = 50 must be smaller than N = 50"},
+		{"N = P", func(c *Config) { c.Ps, c.N = []int{4}, 4 }, "N = 4 must be larger than P = 4"},
+		{"chains", func(c *Config) { c.Chains = 1 }, "chains"},
+		{"tail frac", func(c *Config) { c.TailFrac = 0.9 }, "tail-frac"},
+		{"memory", func(c *Config) { c.Steps = 1e15 }, "exceeds"},
+		{"N<P", func(c *Config) { c.Ps = []int{20000} }, "P = 20000"},
 	} {
-		c := base
-		mod(&c)
-		if _, err := Sweep(context.Background(), run.Env{}, c); err == nil || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%s: %v", name, err)
+		cfg := base
+		cfg.Ps = append([]int(nil), base.Ps...)
+		c.mod(&cfg)
+		_, err := Sweep(context.Background(), run.Env{}, cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") || !run.IsBadInput(err) {
+			t.Errorf("%s: %v (want an input error mentioning %q)", c.name, err, c.want)
 		}
+	}
+}
+
+// The chains are pkg/dynamics' ensemble: the same seed gives the same
+// numbers whatever the worker count; a P whose chains all diverge reports
+// no tail index, interval, exceedance or maximum (null with a reason),
+// never 0 or +Inf.
+func TestSweepDeterministicAndDivergedIsNull(t *testing.T) {
+	c := PaperNcrit("quick")
+	c.Ps, c.N, c.Chains, c.Steps, c.Every, c.Burn = []int{3, 40}, 1000, 2, 20000, 4, 100
+	r1, err := Sweep(context.Background(), run.Env{Workers: 1}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := Sweep(context.Background(), run.Env{Workers: 2}, c)
+	a, _ := r1.Result.At(3)
+	b, _ := r2.Result.At(3)
+	if a.Tail != b.Tail || a.Samples != b.Samples || a.MaxEll != b.MaxEll {
+		t.Errorf("P = 3 depends on the workers: %v %v", a, b)
+	}
+	d, ok := r1.Result.At(40)
+	if !ok || d.Diverged != 2 {
+		t.Fatalf("P = 40 at η = 0.1: %+v", d)
+	}
+	for name, v := range map[string]run.Float{"tail_index": d.Tail, "exceed_1e2": d.Exceed100, "max_ell": d.MaxEll, "tail_ci": d.TailCI[0], "tail_kesten": d.TailKesten} {
+		if !math.IsNaN(float64(v)) || d.Reasons[name] == "" {
+			t.Errorf("P = 40, every chain diverged: %s = %v, reason %q", name, v, d.Reasons[name])
+		}
+	}
+	var b1 strings.Builder
+	if err := r1.Result.WriteText(&b1); err != nil || !strings.Contains(b1.String(), "every chain diverged") {
+		t.Errorf("table: %v\n%s", err, b1.String())
 	}
 }

@@ -1,8 +1,9 @@
 // Package ncrit tests the paper's critical dimension (Eq. 16): a minimum is
 // stable only if its effective dimension n < n_c = 2(1 + B/(ηh*)). On linear
-// regression with P parameters (n = P) it runs long SGD chains, measures the
-// tail of ℓ = L/L* with a Hill estimator (intervals over independent chains)
-// and exceedance frequencies, and compares the tail index with the
+// regression with P parameters (n = P) it runs long SGD chains (the
+// linear-regression ensemble of pkg/dynamics), measures the tail of
+// ℓ = L/L* with a Hill estimator (pkg/estimate; intervals over independent
+// chains) and exceedance frequencies, and compares the tail index with the
 // continuous-time theory φ − n/2 (the density ℓ^{n/2−1−φ} of Eq. 17 has a
 // CCDF ∝ ℓ^{n/2−φ}) and with discrete SGD's own Kesten exponent.
 package ncrit
@@ -10,34 +11,10 @@ package ncrit
 import (
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/sgdescape/sgdescape/pkg/diffusion"
+	"github.com/sgdescape/sgdescape/pkg/run"
 )
-
-// Hill returns the Hill estimate of the tail index α of P(X > x) ~ x^{−α}
-// from the k largest of the positive samples x:
-// α̂ = [ (1/k) Σ_{i<k} ln(X_(i)/X_(k)) ]^{−1}, X_(0) ≥ X_(1) ≥ … the order
-// statistics. x is not modified.
-func Hill(x []float64, k int) (float64, error) {
-	if k < 2 || k >= len(x) {
-		return 0, fmt.Errorf("ncrit: Hill estimator needs 2 ≤ k < len(x) = %d, got k = %d", len(x), k)
-	}
-	s := append([]float64(nil), x...)
-	sort.Sort(sort.Reverse(sort.Float64Slice(s)))
-	if !(s[k] > 0) {
-		return 0, fmt.Errorf("ncrit: Hill estimator needs positive order statistics")
-	}
-	lk := math.Log(s[k])
-	sum := 0.0
-	for i := 0; i < k; i++ {
-		sum += math.Log(s[i]) - lk
-	}
-	if sum <= 0 {
-		return math.Inf(1), nil
-	}
-	return float64(k) / sum, nil
-}
 
 // Kesten is the tail exponent of discrete SGD on isotropic Gaussian linear
 // regression, z ← (I − (η/B) Σ_{i≤B} x_i x_iᵀ) z + noise with x ~ N(0, σ²I_P).
@@ -48,10 +25,10 @@ func Hill(x []float64, k int) (float64, error) {
 // dynamics.KestenExponent. ℓ − 1 ∝ ‖z‖² near an isotropic minimum, so the
 // CCDF of ℓ falls as ℓ^{−α/2}.
 type Kesten struct {
-	Alpha    float64 `json:"alpha"`      // tail exponent of ‖z‖ (+Inf: lighter than any power in reach)
-	Lyapunov float64 `json:"lyapunov"`   // E log‖A e₁‖: ≥ 0 means no stationary law (SGD diverges)
-	Second   float64 `json:"second"`     // E‖A e₁‖²: ≥ 1 means the second moment of z (the mean of ℓ) diverges
-	Stable   bool    `json:"stationary"` // Lyapunov < 0
+	Alpha    run.Float `json:"alpha"`      // tail exponent of ‖z‖ (+Inf, null in JSON: lighter than any power in reach; NaN when not stationary)
+	Lyapunov float64   `json:"lyapunov"`   // E log‖A e₁‖: ≥ 0 means no stationary law (SGD diverges)
+	Second   float64   `json:"second"`     // E‖A e₁‖²: ≥ 1 means the second moment of z (the mean of ℓ) diverges
+	Stable   bool      `json:"stationary"` // Lyapunov < 0
 }
 
 // KestenIsotropic computes Kesten for step size eta, batch b, dimension p
@@ -101,6 +78,7 @@ func KestenIsotropic(eta float64, b, p int, sigma2 float64) (Kesten, error) {
 	k.Lyapunov /= total
 	// E‖Ae₁‖² in closed form: 1 − 2ησ² + η²σ⁴(1 + (P+1)/B).
 	k.Second = 1 - 2*eta*sigma2 + eta*eta*sigma2*sigma2*(1+float64(p+1)/bb)
+	k.Alpha = run.Float(math.NaN())
 	if k.Lyapunov >= 0 {
 		return k, nil
 	}
@@ -109,7 +87,7 @@ func KestenIsotropic(eta float64, b, p int, sigma2 float64) (Kesten, error) {
 	for moment(hi) < 1 {
 		hi *= 2
 		if hi > 4096 {
-			k.Alpha = math.Inf(1)
+			k.Alpha = run.Float(math.Inf(1))
 			return k, nil
 		}
 	}
@@ -117,7 +95,7 @@ func KestenIsotropic(eta float64, b, p int, sigma2 float64) (Kesten, error) {
 	if err != nil {
 		return k, err
 	}
-	k.Alpha = a
+	k.Alpha = run.Float(a)
 	return k, nil
 }
 
