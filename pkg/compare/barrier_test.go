@@ -26,7 +26,7 @@ func point(beta, k, pl, ar, ex, ld float64) barrier.Point {
 func lab() barrier.LabResult {
 	nan := math.NaN()
 	s := barrier.Result{B: 1, MaxSteps: 1000, Landscape: barrier.Landscape{N: 1, LStar: 1, LSaddle: 2, SaddleIsHigh: true},
-		Points: []barrier.Point{point(6, 1e-3, 2e-3, 1e-4, 2e-3, 1e-3), point(7, 4e-4, 8e-4, 1e-5, 8e-4, 5e-4), point(8, nan, 1e-4, 1e-6, 2e-4, 1e-4)},
+		Points:   []barrier.Point{point(6, 1e-3, 2e-3, 1e-4, 2e-3, 1e-3), point(7, 4e-4, 8e-4, 1e-5, 8e-4, 5e-4), point(8, nan, 1e-4, 1e-6, 2e-4, 1e-4)},
 		SlopeFit: -0.9, SlopeCI: run.NewInterval(-1, -0.8), SlopeChi2: 0.5, SlopePowerLaw: -0.7, SlopeArrh: -1.3, SlopeExact: -0.8, SlopeLD: -0.95}
 	// The i.i.d. control lists its β in another order and lacks β = 8.
 	iid := barrier.Result{Points: []barrier.Point{point(7, 5e-4, 0, 0, 0, 0), point(6, 2e-3, 0, 0, 0, 0)}, SlopeFit: run.Float(nan), SlopeCI: run.NewInterval(nan, nan)}

@@ -44,7 +44,7 @@ func BarrierLandscapePlots(lab barrier.LabResult, seed uint64, n int) []plot.Fig
 			}), Width: 7, Height: 3.5},
 		{Title: "per-sample gradient variance C(θ) along the escape interval", XLabel: "θ", YLabel: "C(θ)",
 			Series: []plot.Series{{Name: "exact C(θ) of the data set", X: cv.X, Y: cv.C, Color: 0}, {Name: "Eq. 6: 2L(θ)·h*(GN)", X: cv.X, Y: cv.Decoupled, Style: plot.Dashed, Color: 1}},
-			Width: 7, Height: 3},
+			Width:  7, Height: 3},
 	}
 	if len(wx) > 1 { // none where the large-deviation root is missing everywhere
 		figs = append(figs, plot.Figure{Title: "large-deviation quasi-potential W(θ), W′ = s(θ), K_θ(s) = 0", XLabel: "θ", YLabel: "W(θ) − W(θ*)",
