@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/sgdescape/sgdescape/pkg/barrier"
-	"github.com/sgdescape/sgdescape/pkg/ncrit"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -77,9 +76,9 @@ type BarrierComparison struct {
 	Verdict                   string
 }
 
-// Barrier compares the laboratory's sweep with the four predictions and
-// tells, with the n_c sweep, the verdict of notebook 06.
-func Barrier(lab barrier.LabResult, nc ncrit.Result) BarrierComparison {
+// Barrier compares the laboratory's sweep with the four predictions (With
+// adds the n_c sweep for notebook 06's key figures and verdict).
+func Barrier(lab barrier.LabResult) BarrierComparison {
 	s, iid := lab.SGD, lab.IID
 	ls := s.Landscape
 	var c BarrierComparison
@@ -136,10 +135,16 @@ func Barrier(lab barrier.LabResult, nc ncrit.Result) BarrierComparison {
 		}
 		c.Deviations.Rows = append(c.Deviations.Rows, []string{name, f2(m), "×" + f2(run.Float(math.Exp(float64(m)))), fmt.Sprintf("%d of %d", len(dev), len(s.Points))})
 	}
-	ncmp := Ncrit(nc)
-	c.Figures.Ncrit = ncmp.Figures
-	c.Verdict = barrierVerdict(c.Figures, s) + " " + ncmp.Verdict
+	c.Verdict = barrierVerdict(c.Figures, s)
 	return c
+}
+
+// With returns notebook 06's key figures and verdict: the barrier's and
+// the n_c sweep's.
+func (c BarrierComparison) With(n NcritComparison) (BarrierFigures, string) {
+	f := c.Figures
+	f.Ncrit = n.Figures
+	return f, c.Verdict + " " + n.Verdict
 }
 
 // f3 and f2 format a number with three significant digits or two decimals, "—" when it is not one.

@@ -49,7 +49,8 @@ func ncritResult() ncrit.Result {
 // a dash, the mean |ln ratio| is taken over the β where both are numbers,
 // and the closest prediction is the one with the smallest deviation.
 func TestBarrierComparison(t *testing.T) {
-	c := Barrier(lab(), ncritResult())
+	c := Barrier(lab())
+	figs, verdict := c.With(Ncrit(ncritResult()))
 	if len(c.Rates.Rows) != 3 || c.Rates.Rows[0][3] != "0.002 [0.0018, 0.0022]" || c.Rates.Rows[1][3] != "0.0005 [0.00045, 0.00055]" {
 		t.Errorf("i.i.d. column not paired by β: %v", c.Rates.Rows)
 	}
@@ -71,12 +72,12 @@ func TestBarrierComparison(t *testing.T) {
 		t.Errorf("inside SGD's CI: %v", inside)
 	}
 	for _, want := range []string{"−0.9", "**large deviations**", "outside it", "At every β where runs escaped SGD escapes faster than Arrhenius", "overestimates κ at every β where runs escaped", "At 1 of 3 β some runs did not escape", "every chain diverges from P = 19", "up to P = 16"} {
-		if !strings.Contains(strings.ReplaceAll(c.Verdict, "-0.9", "−0.9"), want) {
-			t.Errorf("verdict lacks %q: %s", want, c.Verdict)
+		if !strings.Contains(strings.ReplaceAll(verdict, "-0.9", "−0.9"), want) {
+			t.Errorf("verdict lacks %q: %s", want, verdict)
 		}
 	}
-	b, err := json.Marshal(c.Figures) // notebook.WriteKeyFigures uses encoding/json
-	if err != nil || !strings.Contains(string(b), `"closest_prediction":"large deviations"`) || !strings.Contains(string(b), `"iid_points"`) {
+	b, err := json.Marshal(figs) // notebook.WriteKeyFigures uses encoding/json
+	if err != nil || !strings.Contains(string(b), `"closest_prediction":"large deviations"`) || !strings.Contains(string(b), `"iid_points"`) || !strings.Contains(string(b), `"first_diverged_P":19`) {
 		t.Errorf("key figures: %v %s", err, b)
 	}
 	byB, byN := AtBAndN(lab())
