@@ -2,11 +2,13 @@ package barrier
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
@@ -457,5 +459,121 @@ func TestFinishedBetasAreCachedPieces(t *testing.T) {
 		if r1.Result.Points[i].Kappa != r2.Result.Points[i].Kappa || r1.Result.Points[i].Steps != r2.Result.Points[i].Steps {
 			t.Errorf("point %d differs after resuming", i)
 		}
+	}
+}
+
+// Every run diverged: no rate (null with a reason), status "diverged",
+// never κ = 0 [0, 0]; a mix of escapes, censoring and divergence counts
+// each and takes κ from the escapes over the non-diverged runs' time.
+func TestSummariseDivergedAndMixed(t *testing.T) {
+	p := Point{Beta: 7, Eta: 0.1}
+	summarise(&p, []outcome{{T: 1, Steps: 10, Diverged: true}, {T: 2, Steps: 20, Diverged: true}}, 100)
+	if p.Status != StatusDiverged || p.Diverged != 2 || !math.IsNaN(float64(p.Kappa)) || !math.IsNaN(float64(p.KappaCI[0])) || p.Reasons["kappa"] == "" || p.Steps != 30 {
+		t.Errorf("all diverged: %+v", p)
+	}
+	p = Point{Beta: 7, Eta: 0.1}
+	summarise(&p, []outcome{{T: 1, Escaped: true, High: true}, {T: 3, Escaped: true}, {T: 10}, {T: 5, Diverged: true}}, 100)
+	if p.Status != StatusCensored || p.Escaped != 2 || p.Censored != 1 || p.Diverged != 1 || p.ExitHigh != 1 || p.ExitLow != 1 ||
+		float64(p.Kappa) != 2.0/14 || p.CensoredFrac != 0.25 || float64(p.MeanExit) != 2 || len(p.Reasons) != 0 {
+		t.Errorf("mixed: %+v", p)
+	}
+}
+
+// The 1-D grid, the slow phase of a fine grid on a large data set, reports
+// its progress.
+func TestGridReportsProgress(t *testing.T) {
+	c := PaperEscape("quick")
+	c.Grid = 1001
+	var mu sync.Mutex
+	var notes []string
+	last := 0
+	_, _, _, err := Prepare(context.Background(), c, 2, func(done, total int, note string) {
+		mu.Lock()
+		defer mu.Unlock()
+		notes, last = append(notes, note), done
+		if total != 16 {
+			t.Errorf("total %d, want 16 chunks of 64 points", total)
+		}
+	})
+	if err != nil || len(notes) == 0 || !strings.Contains(notes[0], "1-D grid of 1001 points") || last != 16 {
+		t.Errorf("progress %v (last %d), %v", notes, last, err)
+	}
+}
+
+// Settings that cannot give a result are refused by Validate (hence before
+// any work, by every front end): a β whose ηh* = B/β overflows, a worst case
+// of days of steps, and the laboratory's own checks.
+func TestValidateRefusesBeforeWork(t *testing.T) {
+	for _, c := range []struct {
+		mod  func(*LabConfig)
+		want string
+	}{
+		{func(c *LabConfig) { c.Betas = []float64{1e-320} }, "beta = 1e-320"},
+		{func(c *LabConfig) { c.Betas = []float64{1e-16} }, "jump out"},
+		{func(c *LabConfig) { c.MaxSteps = 1e12 }, "max-steps"},
+		{func(c *LabConfig) { c.B = c.Helix.N }, "B = 1000 must be smaller than N = 1000"},
+		{func(c *LabConfig) { c.Model = "mlp" }, "model"},
+		{func(c *LabConfig) { c.Bs = []int{1, 2, 1} }, "listed twice"},
+		{func(c *LabConfig) { c.Ns = []int{1, 2000} }, "n = 2000"},
+		{func(c *LabConfig) { c.Dynamics = GLD }, "dynamics"},
+		{func(c *LabConfig) { c.GLDBetas = nil }, "gld-beta"},
+		{func(c *LabConfig) { c.BetaFix = math.Inf(1) }, "beta-fix"},
+	} {
+		cfg := PaperLab("quick")
+		c.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v (want one line mentioning %q)", err, c.want)
+		}
+		if _, err := Lab(context.Background(), run.Env{}, cfg); !run.IsBadInput(err) {
+			t.Errorf("Lab: %v is not an input error", err)
+		}
+	}
+	if err := PaperLab("paper").Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// The laboratory runs every part once, keyed by name, B and n (never by
+// position): each part equals the Escape of its own configuration, and the
+// curves span the search and escape intervals.
+func TestLabPartsAreKeyed(t *testing.T) {
+	c := PaperLab("quick")
+	c.Betas, c.Runs, c.Grid, c.BetaFix, c.Bs, c.Ns, c.GLDBetas, c.GLDRuns = []float64{5, 6}, 8, 501, 5, []int{2, 1}, []int{2, 1}, []float64{3}, 5
+	r, err := Lab(context.Background(), run.Env{}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Result
+	if l.SGD.Sampling != Epoch || l.IID.Sampling != IID || l.Gauss.Dynamics != Gauss || l.GLD.Dynamics != GLD || len(l.GLD.Points) != 1 {
+		t.Errorf("parts: %s %s %s %s", l.SGD.Sampling, l.IID.Sampling, l.Gauss.Dynamics, l.GLD.Dynamics)
+	}
+	if fmt.Sprint(l.Bs()) != "[1 2]" || fmt.Sprint(l.Ns()) != "[1 2]" || l.AtB[2].B != 2 || l.AtN[2].Landscape.N != 2 || l.AtB[1].Points[0].Beta != 5 {
+		t.Errorf("B and n parts: %v %v", l.Bs(), l.Ns())
+	}
+	alone := c.Config
+	alone.B, alone.Betas = 2, []float64{5}
+	e, err := Escape(context.Background(), run.Env{}, alone)
+	if err != nil || e.Result.Points[0].Kappa != l.AtB[2].Points[0].Kappa {
+		t.Errorf("B = 2 part %v, its own Escape %v (%v)", l.AtB[2].Points[0].Kappa, e.Result.Points[0].Kappa, err)
+	}
+	cv := l.Curves
+	if len(cv.Theta) != 2001 || cv.Theta[0] != c.Helix.SearchLo || len(cv.X) != 51 || cv.X[0] != l.SGD.Landscape.A || len(cv.W) != 51 || len(cv.C) != 51 {
+		t.Errorf("curves: %d θ from %v, %d x from %v", len(cv.Theta), cv.Theta[0], len(cv.X), cv.X[0])
+	}
+	// W rises from θ* to its maximum at the saddle: ΔW of the points.
+	top := math.Inf(-1)
+	ls := l.SGD.Landscape
+	for i, w := range cv.W {
+		if (cv.X[i]-ls.ThetaStar)*(ls.ThetaSaddle-ls.ThetaStar) > 0 { // on the saddle's side
+			top = math.Max(top, float64(w))
+		}
+	}
+	if dw := float64(l.SGD.Points[0].DeltaW); math.Abs(top/dw-1) > 0.01 {
+		t.Errorf("max W %v on the curve, ΔW %v", top, dw)
+	}
+	var b strings.Builder
+	if err := l.WriteText(&b); err != nil || strings.Count(b.String(), "== ") != 8 {
+		t.Errorf("text: %v\n%s", err, b.String())
 	}
 }
