@@ -61,6 +61,7 @@ type walker struct {
 	e      *ensemble
 	src    rng.Fast
 	bt     *minibatch.Batcher
+	rest   []int32    // the batches left in the epoch (minibatch.Batcher.Rest)
 	norm   *rand.Rand // Gaussian noise of Gauss and GLD (drawn from src)
 	th     []float64  // θ (θ₁ first)
 	sn, cs float64    // sin θ₁, cos θ₁ (SGD)
@@ -118,11 +119,17 @@ func (w *walker) sgd1(n int64) int64 {
 	etaB := e.eta / float64(e.b)
 	lo, hi := e.lo, e.hi
 	th, sn, cs := w.th[0], w.sn, w.cs
+	b, rest := e.b, w.rest
 	for k := int64(1); k <= n; k++ {
 		u0, u1, u2 := R*cs, R*sn, C*th
 		d0, d1 := -R*sn, R*cs
 		g := 0.0
-		for _, mu := range bt.Next() {
+		if len(rest) == 0 {
+			rest = bt.Rest()
+		}
+		batch := rest[:b:b]
+		rest = rest[b:]
+		for _, mu := range batch {
 			row := z[4*int(mu) : 4*int(mu)+4 : 4*int(mu)+4]
 			res := row[0]*u0 + row[1]*u1 + row[2]*u2 + row[3]
 			g += res * (row[0]*d0 + row[1]*d1 + row[2]*C)
@@ -135,7 +142,7 @@ func (w *walker) sgd1(n int64) int64 {
 		}
 		sn, cs = turn(w.steps+k, th, delta, sn, cs)
 	}
-	w.th[0], w.sn, w.cs = th, sn, cs
+	w.th[0], w.sn, w.cs, w.rest = th, sn, cs, rest
 	w.steps += n
 	return n
 }
@@ -150,11 +157,17 @@ func (w *walker) sgdN(n int64) int64 {
 	g := make([]float64, dim)
 	ths, gs := th[1:dim:dim], g[1:dim:dim] // spectator parameters and their gradient
 	sn, cs := w.sn, w.cs
+	b, rest := e.b, w.rest
 	for k := int64(1); k <= n; k++ {
 		u0, u1, u2 := R*cs, R*sn, C*th[0]
 		d0, d1 := -R*sn, R*cs
 		clear(g)
-		for _, mu := range bt.Next() {
+		if len(rest) == 0 {
+			rest = bt.Rest()
+		}
+		batch := rest[:b:b]
+		rest = rest[b:]
+		for _, mu := range batch {
 			row := d.Z[int(mu)*D : int(mu)*D+D : int(mu)*D+D]
 			sp := row[3 : D-1 : D-1]
 			res := row[0]*u0 + row[1]*u1 + row[2]*u2 + row[D-1]
@@ -174,7 +187,7 @@ func (w *walker) sgdN(n int64) int64 {
 		}
 		sn, cs = turn(w.steps+k, th[0], etaB*g[0], sn, cs)
 	}
-	w.sn, w.cs = sn, cs
+	w.sn, w.cs, w.rest = sn, cs, rest
 	w.steps += n
 	return n
 }

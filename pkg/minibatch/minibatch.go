@@ -99,28 +99,48 @@ func (bt *Batcher) Next() []int32 {
 	return s
 }
 
-// refill starts a new epoch: a Fisher–Yates shuffle (a fresh random
-// division of the training set), or the next draws with replacement.
-func (bt *Batcher) refill() {
-	if bt.iid {
-		for i := range bt.perm[:bt.limit] {
-			bt.perm[i] = int32(bt.intN(bt.n))
-		}
-	} else {
-		for i := bt.n - 1; i > 0; i-- {
-			j := bt.intN(i + 1)
-			bt.perm[i], bt.perm[j] = bt.perm[j], bt.perm[i]
-		}
+// Rest returns every batch left in the current epoch as one slice — k ≥ 1
+// batches of B indices, in the order Next would return them — and ends the
+// epoch. A hot loop takes its batches B at a time from it, with one call per
+// epoch instead of one per step; the slice is valid until the next call.
+func (bt *Batcher) Rest() []int32 {
+	if bt.pos+bt.b > bt.limit {
+		bt.refill()
 	}
-	bt.pos = 0
-	bt.epoch++
+	end := bt.pos + bt.b*((bt.limit-bt.pos)/bt.b)
+	s := bt.perm[bt.pos:end:end]
+	bt.pos = bt.limit
+	return s
 }
 
-func (bt *Batcher) intN(n int) int {
-	if bt.fast != nil {
-		return bt.fast.IntN(n)
+// refill starts a new epoch: a Fisher–Yates shuffle (a fresh random
+// division of the training set), or the next draws with replacement. The
+// two sources have a loop each, so that a Fast source's draws are direct
+// calls in the hot path.
+func (bt *Batcher) refill() {
+	bt.pos = 0
+	bt.epoch++
+	perm, f := bt.perm, bt.fast
+	switch {
+	case bt.iid && f != nil:
+		for i := range perm[:bt.limit] {
+			perm[i] = int32(f.IntN(bt.n))
+		}
+	case bt.iid:
+		for i := range perm[:bt.limit] {
+			perm[i] = int32(bt.rng.IntN(bt.n))
+		}
+	case f != nil:
+		for i := len(perm) - 1; i > 0; i-- {
+			j := f.IntN(i + 1)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+	default:
+		for i := len(perm) - 1; i > 0; i-- {
+			j := bt.rng.IntN(i + 1)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
 	}
-	return bt.rng.IntN(n)
 }
 
 // Epoch returns the number of completed reshuffles minus one (0 during the

@@ -135,3 +135,32 @@ func TestFastMatchesPlainLoops(t *testing.T) {
 		t.Error("nil source accepted")
 	}
 }
+
+// Rest hands out the same batches as Next, a whole epoch at a time, and the
+// two can be mixed.
+func TestRestIsNextByTheEpoch(t *testing.T) {
+	for _, c := range []struct {
+		n, b int
+		s    Sampling
+	}{{10, 3, Epoch}, {12, 4, Epoch}, {10, 1, IID}, {10, 3, IID}} {
+		a, b := rng.NewFast(2, rng.Run, 1), rng.NewFast(2, rng.Run, 1)
+		next, _ := NewFast(c.n, c.b, c.s, &a)
+		rest, _ := NewFast(c.n, c.b, c.s, &b)
+		next.Next() // one batch in: Rest returns the rest of the first epoch
+		rest.Next()
+		for epoch := 0; epoch < 4; epoch++ {
+			got := rest.Rest()
+			if len(got) == 0 || len(got)%c.b != 0 {
+				t.Fatalf("%+v: Rest returned %d indices", c, len(got))
+			}
+			for k := 0; k < len(got); k += c.b {
+				want := next.Next()
+				for i := range want {
+					if got[k+i] != want[i] {
+						t.Fatalf("%+v epoch %d: Rest %v, Next %v", c, epoch, got[k:k+c.b], want)
+					}
+				}
+			}
+		}
+	}
+}
