@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/sweep"
@@ -103,7 +105,7 @@ func (c *sweepCmd) load(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if c.plan, err = sweep.NewPlan(s, c.maxTasks); err != nil {
+	if c.plan, err = sweep.NewPlan(s, registry.All(), c.maxTasks); err != nil {
 		return usageError{fmt.Errorf("%s: %w", c.spec, err)}
 	}
 	dir, err := s.ResultsDir(c.results)

@@ -1,19 +1,21 @@
-// Package experiment is the registry of sgdescape's experiments: each one is
-// registered once (All, in list.go) with its name, its typed configuration
-// — whose parameters the configuration declares itself (pkg/param) — its
-// presets at quick and paper scale and its function
+// Package experiment defines what a registered experiment is (Entry, made
+// by Define from a Def): its name, its typed configuration — whose
+// parameters the configuration declares itself (pkg/param) — its presets at
+// quick and paper scale and its function
 //
 //	func X(ctx context.Context, env run.Env, cfg Config) (run.Result[T], error)
 //
-// Every front end works from this list and nothing else: the command line
-// (one command per entry, flags from the declarations), the notebooks'
-// overrides (SGDESCAPE_SET="fpt.eta=0.05"), sweep tasks (run in-process with
-// typed configurations, checked at plan time by the same code), the paper
-// suite and the generated parameter reference (PARAMETERS.md).
+// and how front ends run one (Instance: preset → parameters → Check → Run
+// → Outcome). The list of all experiments is pkg/registry. Every front end
+// works from it and nothing else: the command line (one command per entry,
+// flags from the declarations), the notebooks' overrides
+// (SGDESCAPE_SET="fpt.eta=0.05"), sweep tasks (run in-process with typed
+// configurations, checked at plan time by the same code), the paper suite
+// and the generated parameter reference.
 //
 // A new experiment touches its own package (configuration with Declare and
-// Validate, function, presets, tests), one line in list.go, its comparison
-// in pkg/compare and its notebook.
+// Validate, function, presets, tests), one line in pkg/registry/list.go, its
+// comparison in pkg/compare and its notebook.
 package experiment
 
 import (

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -37,7 +39,7 @@ func Settings() ([]param.Setting, error) {
 
 func knownSetting(s param.Setting) error {
 	var scopes []string
-	for _, e := range experiment.All() {
+	for _, e := range registry.All() {
 		if s.Scope != "" && e.Name != s.Scope {
 			continue
 		}
@@ -47,7 +49,7 @@ func knownSetting(s param.Setting) error {
 		scopes = append(scopes, e.Name)
 	}
 	if s.Scope != "" && len(scopes) == 0 {
-		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(experiment.Names(), ", "))
+		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(registry.Names(), ", "))
 	}
 	if s.Scope != "" {
 		return fmt.Errorf("%s: %s has no parameter %q (sgdescape %s -h lists them)", s, s.Scope, s.Name, s.Scope)
@@ -114,10 +116,8 @@ func RunOutcome(name string, cfg any) experiment.Outcome {
 }
 
 func entryOf(name string, t reflect.Type) (experiment.Entry, error) {
-	for _, e := range experiment.All() {
-		if e.Name == name && e.ConfigType() == t {
-			return e, nil
-		}
+	if e, ok := registry.All().ByConfig(name, t); ok {
+		return e, nil
 	}
-	return experiment.Entry{}, fmt.Errorf("notebook: no registered experiment %q has configuration type %v (pkg/experiment/list.go)", name, t)
+	return experiment.Entry{}, fmt.Errorf("notebook: no registered experiment %q has configuration type %v (pkg/registry/list.go)", name, t)
 }

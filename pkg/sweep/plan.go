@@ -112,8 +112,8 @@ func taskKey(experiment string, parts []string) string {
 // before it is built; and every task's whole configuration is validated,
 // so that a grid with one impossible combination is refused before any
 // task runs. Errors name the field ("axes.eta[2]", "task 7 (eta=1 B=100)").
-func NewPlan(s *Spec, maxTasks int) (*Plan, error) {
-	e, err := resolve(s)
+func NewPlan(s *Spec, reg Registry, maxTasks int) (*Plan, error) {
+	e, err := resolve(s, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -175,24 +175,32 @@ func NewPlan(s *Spec, maxTasks int) (*Plan, error) {
 	return p, nil
 }
 
+// Registry is what a sweep needs of the experiment registry (pkg/registry's
+// Registry): the experiments by name and variant.
+type Registry interface {
+	Lookup(name, variant string) (experiment.Entry, bool)
+	Variants(name string) []string
+	Names() []string
+}
+
 // resolve finds the registered experiment of s (and its variant).
-func resolve(s *Spec) (experiment.Entry, error) {
-	vs := experiment.Variants(s.Experiment)
+func resolve(s *Spec, reg Registry) (experiment.Entry, error) {
+	vs := reg.Variants(s.Experiment)
 	if len(vs) == 0 {
-		e, ok := experiment.Lookup(s.Experiment, "")
+		e, ok := reg.Lookup(s.Experiment, "")
 		if !ok {
-			return e, errf("experiment", "unknown experiment %q (sweepable: %s)", s.Experiment, strings.Join(experiment.Names(), ", "))
+			return e, errf("experiment", "unknown experiment %q (sweepable: %s)", s.Experiment, strings.Join(reg.Names(), ", "))
 		}
 		return e, nil
 	}
-	first, _ := experiment.Lookup(s.Experiment, "")
+	first, _ := reg.Lookup(s.Experiment, "")
 	v := vs[0]
 	for _, b := range s.Base {
 		if b.Name == first.Selector {
 			v = b.Value
 		}
 	}
-	e, ok := experiment.Lookup(s.Experiment, v)
+	e, ok := reg.Lookup(s.Experiment, v)
 	if !ok || v == "" {
 		return e, errf("base."+first.Selector, "unknown %s %q (available: %s)", first.Selector, v, strings.Join(vs, ", "))
 	}

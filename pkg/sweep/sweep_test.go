@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sgdescape/sgdescape/pkg/registry"
 )
 
 func mustPlan(t *testing.T, spec string) *Plan {
@@ -21,7 +23,7 @@ func mustPlan(t *testing.T, spec string) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(s, 0)
+	p, err := NewPlan(s, registry.All(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	} {
 		s, err := Parse([]byte(c.spec))
 		if err == nil {
-			_, err = NewPlan(s, 0)
+			_, err = NewPlan(s, registry.All(), 0)
 		}
 		var se *Error
 		if !errors.As(err, &se) {
@@ -170,7 +172,7 @@ func TestCanonicalValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bp, err := NewPlan(back, 0)
+	bp, err := NewPlan(back, registry.All(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +408,7 @@ func BenchmarkPlan10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := NewPlan(s, 0)
+		p, err := NewPlan(s, registry.All(), 0)
 		if err != nil || len(p.Tasks) != 10000 {
 			b.Fatal(err)
 		}
@@ -457,7 +459,7 @@ func mustPlanB(b *testing.B, spec string) *Plan {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := NewPlan(s, 0)
+	p, err := NewPlan(s, registry.All(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -551,7 +553,7 @@ func TestPlanMemoryChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewPlan(s, 200000000)
+	_, err = NewPlan(s, registry.All(), 200000000)
 	if err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Errorf("2·10⁸ tasks: %v", err)
 	}
