@@ -85,6 +85,8 @@ type FPTResult struct {
 	// Undetermined says why the slope is undefined (null) when too many runs
 	// are censored: the point is "slower than" the step budget, not a failure.
 	Undetermined string `json:"undetermined,omitempty"`
+	// SlowerThanBudget flags such a point in tables and validity maps.
+	SlowerThanBudget bool `json:"slower_than_budget"`
 	Censored     []int  `json:"censored"`
 	Diverged     int    `json:"diverged"`
 	TotalSteps   int64  `json:"total_steps"`
@@ -194,7 +196,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 		// MaxSteps. The estimates (with their restricted means, lower bounds
 		// of the mean passage time) are the result; the slope is undefined.
 		res.Undetermined = fmt.Sprintf("slower than the step budget: fewer than two thresholds were passed by most of the %d runs within maxsteps = %d steps; the mean first-passage times exceed the restricted means shown and the slope is undefined (raise maxsteps)", c.Runs, c.MaxSteps)
-		err = nil
+		res.SlowerThanBudget, err = true, nil
 	}
 	if err != nil {
 		return res, err

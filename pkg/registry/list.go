@@ -9,7 +9,12 @@
 package registry
 
 import (
+	"context"
+
 	"reflect"
+
+	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/sweep/validity"
 
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
@@ -36,6 +41,12 @@ func All() Registry {
 		experiment.Define(experiment.Def[linreg.FPTConfig, linreg.FPTResult]{Name: "fpt", Variant: "linreg", Selector: "model",
 			Summary: "mean first-passage time of L ≥ c·L* against c, linear regression (Eq. 15, Fig. 3b)",
 			Native:  linreg.Engine, Preset: linreg.AutoFPT, Run: linreg.FPT, Lower: "runs, N or P"}),
+		experiment.Define(experiment.Def[validity.Grids, validity.GridsResult]{Name: "whatif",
+			Summary: "what-if maps of where the theory holds: φ (Eq. 17) and the escape slope (Eq. 15) over grids of η, B and P, each point a sweep task (notebook 07)",
+			Native:  "native", Preset: validity.PaperGrids,
+			Run: func(ctx context.Context, env run.Env, g validity.Grids) (run.Result[validity.GridsResult], error) {
+				return validity.RunGrids(ctx, env, g, All())
+			}}),
 	}
 }
 
