@@ -14,8 +14,39 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sgdescape/sgdescape/pkg/registry"
+	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/linreg"
+	"github.com/sgdescape/sgdescape/pkg/theory"
 )
+
+// testRegistry holds the experiments the tests sweep, registered as
+// pkg/registry registers them (pkg/registry cannot be imported here: it
+// imports pkg/sweep/validity, which imports this package).
+var testRegistry = registryOf{
+	experiment.Define(experiment.Def[theory.Inputs, theory.Summary]{Name: "theory", Summary: "closed forms", Native: "closed form", Preset: theory.Example, Run: theory.Evaluate}),
+	experiment.Define(experiment.Def[linreg.StationaryConfig, linreg.StationaryResult]{Name: "stationary", Summary: "Fig. 3a", Native: linreg.Engine, Preset: linreg.PaperStationary, Run: linreg.Stationary}),
+	experiment.Define(experiment.Def[linreg.FPTConfig, linreg.FPTResult]{Name: "fpt", Variant: "linreg", Selector: "model", Summary: "Fig. 3b", Native: linreg.Engine, Preset: linreg.AutoFPT, Run: linreg.FPT}),
+}
+
+type registryOf []experiment.Entry
+
+func (r registryOf) Lookup(name, variant string) (experiment.Entry, bool) {
+	for _, e := range r {
+		if e.Name == name && (variant == "" || e.Variant == variant) {
+			return e, true
+		}
+	}
+	return experiment.Entry{}, false
+}
+
+func (r registryOf) Variants(name string) []string {
+	if name == "fpt" {
+		return []string{"linreg", "mlp"}
+	}
+	return nil
+}
+
+func (r registryOf) Names() []string { return []string{"theory", "stationary", "fpt"} }
 
 func mustPlan(t *testing.T, spec string) *Plan {
 	t.Helper()
@@ -23,7 +54,7 @@ func mustPlan(t *testing.T, spec string) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(s, registry.All(), 0)
+	p, err := NewPlan(s, testRegistry, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +160,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	} {
 		s, err := Parse([]byte(c.spec))
 		if err == nil {
-			_, err = NewPlan(s, registry.All(), 0)
+			_, err = NewPlan(s, testRegistry, 0)
 		}
 		var se *Error
 		if !errors.As(err, &se) {
@@ -172,7 +203,7 @@ func TestCanonicalValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bp, err := NewPlan(back, registry.All(), 0)
+	bp, err := NewPlan(back, testRegistry, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +439,7 @@ func BenchmarkPlan10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := NewPlan(s, registry.All(), 0)
+		p, err := NewPlan(s, testRegistry, 0)
 		if err != nil || len(p.Tasks) != 10000 {
 			b.Fatal(err)
 		}
@@ -459,7 +490,7 @@ func mustPlanB(b *testing.B, spec string) *Plan {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := NewPlan(s, registry.All(), 0)
+	p, err := NewPlan(s, testRegistry, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -553,7 +584,7 @@ func TestPlanMemoryChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewPlan(s, registry.All(), 200000000)
+	_, err = NewPlan(s, testRegistry, 200000000)
 	if err == nil || !strings.Contains(err.Error(), "memory") {
 		t.Errorf("2·10⁸ tasks: %v", err)
 	}
