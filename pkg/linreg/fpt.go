@@ -86,11 +86,11 @@ type FPTResult struct {
 	// are censored: the point is "slower than" the step budget, not a failure.
 	Undetermined string `json:"undetermined,omitempty"`
 	// SlowerThanBudget flags such a point in tables and validity maps.
-	SlowerThanBudget bool `json:"slower_than_budget"`
-	Censored     []int  `json:"censored"`
-	Diverged     int    `json:"diverged"`
-	TotalSteps   int64  `json:"total_steps"`
-	TimeUnit     string `json:"time_unit"`
+	SlowerThanBudget bool   `json:"slower_than_budget"`
+	Censored         []int  `json:"censored"`
+	Diverged         int    `json:"diverged"`
+	TotalSteps       int64  `json:"total_steps"`
+	TimeUnit         string `json:"time_unit"`
 	// Warnings name degenerate first-passage estimates (passages at the
 	// time resolution, zero spread; escape.Tracker.Degeneracies).
 	Warnings []string `json:"warnings,omitempty"`
