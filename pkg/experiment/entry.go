@@ -75,6 +75,7 @@ type Entry struct {
 
 	lower   string
 	cfgType reflect.Type
+	resType reflect.Type
 	preset  func(run.Scale) any
 	declare func(cfg any) *param.Set
 	run     func(context.Context, run.Env, any) (Outcome, error)
@@ -88,6 +89,7 @@ func Define[C Config, PC interface {
 	return Entry{
 		Name: d.Name, Variant: d.Variant, Selector: d.Selector, Summary: d.Summary, Native: d.Native, lower: d.Lower,
 		cfgType: reflect.TypeFor[C](),
+		resType: reflect.TypeFor[T](),
 		preset:  func(s run.Scale) any { c := d.Preset(s); return &c },
 		declare: func(cfg any) *param.Set { return param.Declare(PC(cfg.(*C))) },
 		run: func(ctx context.Context, env run.Env, cfg any) (Outcome, error) {
@@ -107,6 +109,10 @@ func (e Entry) ID() string {
 	}
 	return e.Name + "/" + e.Variant
 }
+
+// NewResult returns a pointer to a zero result of the entry's type (for
+// decoding a recorded result).
+func (e Entry) NewResult() any { return reflect.New(e.resType).Interface() }
 
 // ConfigType is the entry's configuration type.
 func (e Entry) ConfigType() reflect.Type { return e.cfgType }

@@ -128,6 +128,8 @@ type StationaryPoint struct {
 // StationarySweepResult holds the grid η-major (every B of the first η, then the next η).
 type StationarySweepResult struct {
 	Points []StationaryPoint `json:"points"`
+	// Check is the implementation check at η = CheckEta, B = 1 (nil without one).
+	Check *StationaryResult `json:"check,omitempty"`
 }
 
 // At returns the point of the grid nearest to (η, B) in log distance.
@@ -172,6 +174,15 @@ func StationarySweep(ctx context.Context, env run.Env, c StationarySweepConfig) 
 			all = all && r.FromCache
 			out.Points = append(out.Points, StationaryPoint{Eta: eta, B: b, Result: r.Result})
 		}
+	}
+	if c.CheckEta > 0 {
+		env.Progress.Report(total, total, fmt.Sprintf("the Eq. 4 check at η=%g", c.CheckEta))
+		r, err := Stationary(ctx, inner, c.CheckConfig())
+		if err != nil {
+			return run.Result[StationarySweepResult]{}, fmt.Errorf("the Eq. 4 check at η=%g: %w", c.CheckEta, err)
+		}
+		all = all && r.FromCache
+		out.Check = &r.Result
 	}
 	env.Progress.Report(total, total, "done")
 	return run.Compose(env.Native(Engine).Spec("linreg/stationary-sweep", StationaryVersion, c, c.Base.Seed), start, all, out)

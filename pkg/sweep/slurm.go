@@ -23,6 +23,10 @@ type Batch struct {
 	Snapshot string
 	// Results is the absolute, shared results directory.
 	Results string
+	// Command, when set, replaces `sweep run SNAPSHOT -results RESULTS`:
+	// the arguments each array task gives the binary (the task reads its
+	// index from SLURM_ARRAY_TASK_ID), e.g. the paper suite's.
+	Command []string
 	// Cache is the experiments' cache directory (exported as SGDESCAPE_CACHE),
 	// so that a task's result is the same cache entry as the plain command's.
 	Cache string
@@ -77,14 +81,22 @@ func (b Batch) Script(now time.Time) string {
 	for _, e := range b.Slurm.Extra {
 		line("%s", e)
 	}
-	fmt.Fprintf(&s, "#\n# Written by `sgdescape sweep submit` at %s: %d task(s) of %s.\n", now.UTC().Format(time.RFC3339), len(b.Indices), b.Snapshot)
+	fmt.Fprintf(&s, "#\n# Written by sgdescape at %s: %d task(s) of %s.\n", now.UTC().Format(time.RFC3339), len(b.Indices), b.Snapshot)
 	s.WriteString("# Each array task runs one task of the sweep and writes its record into the\n")
 	s.WriteString("# shared results directory; `sgdescape sweep status` and `collect` read them.\n")
 	s.WriteString("set -eu\n")
 	fmt.Fprintf(&s, "export SGDESCAPE_CACHE=%s\n", shellQuote(b.Cache))
 	s.WriteString("export GOMAXPROCS=\"${SLURM_CPUS_PER_TASK:-1}\"\n")
 	fmt.Fprintf(&s, "cd %s\n", shellQuote(b.Workdir))
-	fmt.Fprintf(&s, "exec %s sweep run %s -results %s\n", shellQuote(b.Binary), shellQuote(b.Snapshot), shellQuote(b.Results))
+	args := b.Command
+	if len(args) == 0 {
+		args = []string{"sweep", "run", b.Snapshot, "-results", b.Results}
+	}
+	fmt.Fprintf(&s, "exec %s", shellQuote(b.Binary))
+	for _, a := range args {
+		fmt.Fprintf(&s, " %s", shellQuote(a))
+	}
+	s.WriteString("\n")
 	return s.String()
 }
 
