@@ -247,12 +247,12 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		return nil, err
 	}
 	h := (c.Hi - c.Lo) / float64(m-1)
+	if i := rows.closed(); i >= 0 {
+		return nil, fmt.Errorf("%w (first at θ = %.6g)", ErrNoExit, c.Lo+float64(i)*h)
+	}
 	if cells < MinCellsPerStep {
 		return nil, fmt.Errorf("exitchain: grid too coarse for the step size: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
 			cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
-	}
-	if i := rows.closed(); i >= 0 {
-		return nil, fmt.Errorf("%w (first at θ = %.6g)", ErrNoExit, c.Lo+float64(i)*h)
 	}
 	opts.Progress.Report(1, 2, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
 	var t []float64
@@ -270,7 +270,7 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		return nil, err
 	}
 	for i, v := range t {
-		if !(v >= 1) || math.IsInf(v, 0) {
+		if !(v >= 1-1e-9) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("exitchain: the solve gave T = %v steps at θ = %.6g (must be ≥ 1 and finite; residual %.3g): the exit time is beyond float64 accuracy", v, c.Lo+float64(i)*h, res)
 		}
 	}
