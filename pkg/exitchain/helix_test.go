@@ -182,8 +182,8 @@ func TestExactVersusSGDTable(t *testing.T) {
 	}
 	betas := []float64{7, 8, 9}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%d runs per β; κ per unit time t = η·steps; [99 %% interval]; ± is one standard error of the log ratio\n", runs)
-	fmt.Fprintf(&b, "%-4s %-3s %-28s %-28s %-10s %-10s %-7s %-15s %-15s %-15s\n", "seed", "β", "κ SGD i.i.d.", "κ SGD epoch", "κ exact", "κ LD",
+	fmt.Fprintf(&b, "\n%d runs per β; κ per unit time t = η·steps; [99 %% interval]; ratios ± one standard error from SGD's escape counts\n", runs)
+	fmt.Fprintf(&b, "%-4s %-3s %-32s %-32s %-10s %-10s %-8s %-15s %-15s %-15s\n", "seed", "β", "κ SGD i.i.d.", "κ SGD epoch", "κ exact", "κ LD",
 		"exact/LD", "epoch/LD", "iid/exact", "epoch/iid")
 	for _, seed := range []uint64{1, 3} {
 		d, ls := helix(t, seed)
@@ -203,10 +203,10 @@ func TestExactVersusSGDTable(t *testing.T) {
 			si, se := 1/math.Sqrt(float64(pi.Escaped)), 1/math.Sqrt(float64(pe.Escaped))
 			li, hi := ci99(pi)
 			le, he := ci99(pe)
-			fmt.Fprintf(&b, "%-4d %-3g %-28s %-28s %-10.4g %-10.4g %-7.3f %-15s %-15s %-15s\n", seed, beta,
+			fmt.Fprintf(&b, "%-4d %-3g %-32s %-32s %-10.4g %-10.4g %-8.3f %-15s %-15s %-15s\n", seed, beta,
 				fmt.Sprintf("%.4g [%.4g, %.4g]", ki, li, hi), fmt.Sprintf("%.4g [%.4g, %.4g]", ke, le, he), e.Kappa, kl,
-				e.Kappa/kl, fmt.Sprintf("%.3f ± %.3f", ke/kl, se), fmt.Sprintf("%.3f ± %.3f", ki/e.Kappa, si),
-				fmt.Sprintf("%.3f ± %.3f", ke/ki, math.Hypot(si, se)))
+				e.Kappa/kl, fmt.Sprintf("%.3f ± %.3f", ke/kl, ke/kl*se), fmt.Sprintf("%.3f ± %.3f", ki/e.Kappa, ki/e.Kappa*si),
+				fmt.Sprintf("%.3f ± %.3f", ke/ki, ke/ki*math.Hypot(si, se)))
 			if pi.Censored+pe.Censored > 0 {
 				t.Errorf("seed %d β = %g: censored runs (%d i.i.d., %d epoch): raise MaxSteps", seed, beta, pi.Censored, pe.Censored)
 			}
