@@ -53,19 +53,22 @@ const (
 	// MaxPoints bounds the grid: the dense solve stores two M×M matrices
 	// (M = 16 000: 4 GB) and costs (2/3)M³ flops.
 	MaxPoints = 16_000
-	// MaxB bounds the batch size of the convolution (B > 1): the
-	// distribution of the mean of B gradients is built on a lattice whose
-	// length grows like B^{3/2}.
+	// MaxB bounds the batch size of the convolution (B > 1): each grid
+	// point's distribution of the mean of B gradients is an FFT whose length
+	// grows like B (and the grid like √B at fixed η), so the cost grows like
+	// B^{3/2} log B.
 	MaxB = 256
 	// MaxLattice bounds the FFT length of one grid point's B-fold
 	// convolution.
 	MaxLattice = 1 << 21
 	// DefaultCellsPerStep is the grid spacing the automatic grid chooses: the
-	// smallest root-mean-square step η·√(mean g²)/√B over the interval spans
-	// this many cells. Linear interpolation adds a variance of about h²/6 per
-	// step; at 16 cells per step that is 1/1500 of the step's variance and
-	// halving the spacing changes κ by well under 1 % on the barrier helix
-	// (see TestGridConvergenceHelix).
+	// smallest root-mean-square step η·√(mean² + var/B) over the interval
+	// spans this many cells. Linear interpolation adds a variance of about
+	// h²/6 per step, here 1/6000 of the step's; the error in κ is second
+	// order in h. On the barrier helix (seeds 1 and 3, β = 7 and 11) halving
+	// the spacing from this grid changes κ by 0.06–0.11 % and doubling it by
+	// 0.2–0.5 % (TestGridConvergenceHelix); at 16 cells per step doubling
+	// changes it by 0.7–1.5 %.
 	DefaultCellsPerStep = 32
 	// MinCellsPerStep: a grid on which the smallest root-mean-square step
 	// spans less than one cell is refused. Interpolation then smears each step
@@ -81,14 +84,20 @@ const (
 // Options controls the discretisation.
 type Options struct {
 	// Points is the number M of grid points over [Lo, Hi] (ends included).
-	// 0 chooses M so that the smallest root-mean-square step spans
-	// DefaultCellsPerStep cells (at least 201 points).
+	// 0 chooses M (odd, at least 201) so that the smallest root-mean-square
+	// step spans DefaultCellsPerStep cells.
 	Points int
-	// Solver is SolverLU (default, "") or SolverGMRES.
+	// Solver is SolverLU (default, "") or SolverGMRES. Both give the same T
+	// (to 1e-8 and better, TestSolversAgree); measured on the helix at the
+	// default grid (M ≈ 1700–2700) GMRES is 2–3 times faster (see
+	// BenchmarkHelixRate), LU is direct (no iteration count that could run
+	// out) and is the default; GMRES is the choice for grids beyond a few
+	// thousand points, where LU's M³ dominates.
 	Solver string
 	// NoCheck skips the second solve on the half grid (GridChange is then NaN).
 	NoCheck bool
-	// Progress, when set, receives a report at each phase (rows, solve).
+	// Progress, when set, receives reports while the transition rows are
+	// built (the long phase for B > 1) and when the solve starts.
 	Progress run.Progress
 }
 
@@ -98,7 +107,8 @@ const (
 	SolverGMRES = "gmres" // unrestarted GMRES on the sparse rows (for grids too large for the dense solve)
 )
 
-// Solution is the mean exit time on the grid.
+// Solution is the mean exit time on the grid. Its methods are not safe for
+// concurrent use (they share a scratch buffer).
 type Solution struct {
 	Chain Chain
 	X     []float64 // grid over [Lo, Hi]
@@ -209,21 +219,11 @@ func (c Chain) points(opts Options) (int, error) {
 	minRMS := math.Inf(1)
 	for i := 0; i < scan; i++ {
 		x := c.Lo + (c.Hi-c.Lo)*float64(i)/(scan-1)
-		for j := range g {
-			g[j] = math.NaN()
+		rms, err := c.moments(x, g)
+		if err != nil {
+			return 0, err
 		}
-		c.Grads(x, g)
-		sum, sq := 0.0, 0.0
-		for mu, v := range g {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return 0, fmt.Errorf("exitchain: per-sample gradient μ = %d at θ = %.6g is %v (not written, or the data/model produced a non-finite number); fix the data or the gradient function", mu, x, v)
-			}
-			sum += v
-			sq += v * v
-		}
-		mean := sum / float64(c.N)
-		variance := math.Max(sq/float64(c.N)-mean*mean, 0)
-		minRMS = math.Min(minRMS, c.Eta*math.Sqrt(mean*mean+variance/float64(c.B)))
+		minRMS = math.Min(minRMS, rms)
 	}
 	if !(minRMS > 0) {
 		return 0, fmt.Errorf("exitchain: the chain does not move at some point of the interval (every per-sample gradient is 0 there), so it can never leave; the mean exit time is infinite")
@@ -241,8 +241,7 @@ func (c Chain) points(opts Options) (int, error) {
 }
 
 func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
-	opts.Progress.Report(0, 2, fmt.Sprintf("exit chain: %d transition rows", m))
-	rows, cells, err := c.buildRows(m)
+	rows, cells, err := c.buildRows(m, opts.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +253,7 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		return nil, fmt.Errorf("exitchain: grid too coarse for the step size: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
 			cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
 	}
-	opts.Progress.Report(1, 2, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
+	opts.Progress.Report(m, m, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
 	var t []float64
 	var res float64
 	var it int
@@ -277,7 +276,6 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 	if res > MaxResidual {
 		return nil, fmt.Errorf("exitchain: the solve left a residual of %.3g steps (a relative error of up to %.2g %% in T, more than %.2g %%): the exit time (up to %.3g steps) is beyond float64 accuracy; lower β (raise η) or the barrier", res, 100*res, 100*MaxResidual, floatsMax(t))
 	}
-	opts.Progress.Report(2, 2, "exit chain: solved")
 	x := make([]float64, m)
 	for i := range x {
 		x[i] = c.Lo + float64(i)*h

@@ -401,3 +401,19 @@ func TestExplodingStepsB1(t *testing.T) {
 		t.Fatalf("T = %v steps, want 1", e.Steps)
 	}
 }
+
+// TestProgress: the row building reports its progress and ends at M of M.
+func TestProgress(t *testing.T) {
+	c := newToy(20, 1.5).chain(0.1, 2)
+	var reports, last, total int
+	_, err := c.Solve(exitchain.Options{Points: 1001, Progress: func(done, tot int, _ string) {
+		reports++
+		last, total = done, tot
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reports < 4 || last != total || total != 1001 {
+		t.Fatalf("%d reports, last %d of %d", reports, last, total)
+	}
+}

@@ -104,9 +104,13 @@ func TestHelixAgainstSGDWithIIDBatches(t *testing.T) {
 // κ by less than 1 % (the criterion), on two data draws and the
 // β range of notebook 06; the built-in half-grid check says the same.
 func TestGridConvergenceHelix(t *testing.T) {
-	for _, seed := range []uint64{1, 3} {
+	seeds, betas := []uint64{1, 3}, []float64{7, 11}
+	if testing.Short() {
+		seeds, betas = seeds[:1], betas[:1]
+	}
+	for _, seed := range seeds {
 		d, ls := helix(t, seed)
-		for _, beta := range []float64{7, 11} {
+		for _, beta := range betas {
 			c, err := helixChain(d, ls, beta, 1)
 			if err != nil {
 				t.Fatal(err)

@@ -79,10 +79,10 @@ func (k *kernel) add(j int, p float64) {
 	k.acc[j] += p
 }
 
-// row computes the transition row from θ (g is scratch of length N). The
-// returned entries are valid until the next call.
-func (k *kernel) row(theta float64, g []float64) (*rowOut, error) {
-	c := k.c
+// moments evaluates the per-sample gradients at θ into g, checks that every
+// one was written and is finite, and returns the root-mean-square step
+// η·√(mean² + var/B) of the chain there.
+func (c Chain) moments(theta float64, g []float64) (float64, error) {
 	for i := range g {
 		g[i] = math.NaN()
 	}
@@ -90,20 +90,33 @@ func (k *kernel) row(theta float64, g []float64) (*rowOut, error) {
 	sum, sq := 0.0, 0.0
 	for mu, v := range g {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("exitchain: per-sample gradient μ = %d at θ = %.6g is %v (not written, or the data/model produced a non-finite number); fix the data or the gradient function", mu, theta, v)
+			return 0, fmt.Errorf("exitchain: per-sample gradient μ = %d at θ = %.6g is %v (not written, or the data/model produced a non-finite number); fix the data or the gradient function", mu, theta, v)
 		}
 		sum += v
 		sq += v * v
 	}
 	n := float64(c.N)
-	mean, ms := sum/n, sq/n
-	variance := math.Max(ms-mean*mean, 0)
+	mean := sum / n
+	variance := math.Max(sq/n-mean*mean, 0)
+	rms := c.Eta * math.Sqrt(mean*mean+variance/float64(c.B))
+	if math.IsInf(rms, 0) || math.IsNaN(rms) {
+		return 0, fmt.Errorf("exitchain: the steps at θ = %.6g overflow float64 (η = %v times gradients up to %.3g); lower η or check the gradients", theta, c.Eta, math.Sqrt(sq))
+	}
+	return rms, nil
+}
+
+// row computes the transition row from θ (g is scratch of length N). The
+// returned entries are valid until the next call.
+func (k *kernel) row(theta float64, g []float64) (*rowOut, error) {
+	c := k.c
+	rms, err := c.moments(theta, g)
+	if err != nil {
+		return nil, err
+	}
+	n := float64(c.N)
 	k.out.entries = k.out.entries[:0]
 	k.out.exit = 0
-	k.out.rms = c.Eta * math.Sqrt(mean*mean+variance/float64(c.B))
-	if math.IsInf(k.out.rms, 0) || math.IsNaN(k.out.rms) {
-		return nil, fmt.Errorf("exitchain: the steps at θ = %.6g overflow (η·√(mean g²) = %v); lower η or check the gradients", theta, k.out.rms)
-	}
+	k.out.rms = rms
 	if c.B == 1 {
 		for _, v := range g {
 			k.land(theta-c.Eta*v, 1/n)

@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // sparse holds the rows of P on the grid in compressed form, with each
@@ -34,12 +36,15 @@ func (s *sparse) apply(x, y []float64) {
 
 // buildRows discretises the chain on m points; it also returns the smallest
 // root-mean-square step in cells.
-func (c Chain) buildRows(m int) (*sparse, float64, error) {
+func (c Chain) buildRows(m int, progress run.Progress) (*sparse, float64, error) {
 	k := newKernel(c, m)
 	g := make([]float64, c.N)
 	s := &sparse{m: m, start: make([]int, m+1), exit: make([]float64, m), diag: make([]float64, m)}
 	minRMS := math.Inf(1)
 	for i := 0; i < m; i++ {
+		if i%256 == 0 {
+			progress.Report(i, m, "exit chain: transition rows")
+		}
 		x := c.Lo + float64(i)*k.h
 		if i == m-1 {
 			x = c.Hi
