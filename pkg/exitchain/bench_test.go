@@ -21,16 +21,21 @@ func BenchmarkHelixRate(b *testing.B) {
 		solver  string
 		noCheck bool
 	}{
+		{7, 1, exitchain.SolverAuto, false},
+		{9, 1, exitchain.SolverAuto, false},
+		{11, 1, exitchain.SolverAuto, false},
+		{9, 1, exitchain.SolverAuto, true},
 		{7, 1, exitchain.SolverLU, false},
 		{9, 1, exitchain.SolverLU, false},
 		{11, 1, exitchain.SolverLU, false},
-		{9, 1, exitchain.SolverLU, true},
-		{9, 1, exitchain.SolverGMRES, false},
-		{11, 1, exitchain.SolverGMRES, false},
-		{9, 2, exitchain.SolverLU, false},
-		{9, 4, exitchain.SolverLU, false},
+		{9, 2, exitchain.SolverAuto, false},
+		{9, 4, exitchain.SolverAuto, false},
 	} {
-		name := fmt.Sprintf("beta%g/B%d/%s", tc.beta, tc.batch, tc.solver)
+		solver := tc.solver
+		if solver == exitchain.SolverAuto {
+			solver = "auto"
+		}
+		name := fmt.Sprintf("beta%g/B%d/%s", tc.beta, tc.batch, solver)
 		if tc.noCheck {
 			name += "/nocheck"
 		}

@@ -87,12 +87,13 @@ type Options struct {
 	// 0 chooses M (odd, at least 201) so that the smallest root-mean-square
 	// step spans DefaultCellsPerStep cells.
 	Points int
-	// Solver is SolverLU (default, "") or SolverGMRES. Both give the same T
-	// (to 1e-8 and better, TestSolversAgree); measured on the helix at the
-	// default grid (M ≈ 1700–2700) GMRES is 2–3 times faster (see
-	// BenchmarkHelixRate), LU is direct (no iteration count that could run
-	// out) and is the default; GMRES is the choice for grids beyond a few
-	// thousand points, where LU's M³ dominates.
+	// Solver is SolverAuto (""), SolverLU or SolverGMRES. Both solvers give
+	// the same T (to 1e-8 and better, TestSolversAgree; both are exact on the
+	// lattice chains). On the helix at the default grid (M ≈ 1700–2700)
+	// GMRES is 2–4 times faster than LU (BenchmarkHelixRate) and its cost
+	// grows like M² instead of M³; LU is direct and cannot run out of
+	// iterations. SolverAuto uses GMRES and falls back to LU if GMRES does
+	// not converge.
 	Solver string
 	// NoCheck skips the second solve on the half grid (GridChange is then NaN).
 	NoCheck bool
@@ -103,6 +104,7 @@ type Options struct {
 
 // Solvers of the linear system (I − P)T = 1.
 const (
+	SolverAuto  = ""      // GMRES, LU when GMRES does not converge
 	SolverLU    = "lu"    // dense LU with partial pivoting (gonum mat) and iterative refinement
 	SolverGMRES = "gmres" // unrestarted GMRES on the sparse rows (for grids too large for the dense solve)
 )
@@ -123,7 +125,9 @@ type Solution struct {
 	// relative error of the linear algebra (not of the grid). Its floor is
 	// float64 rounding of T itself, about 1e-16·max T.
 	Residual float64
-	// Iterations of GMRES (0 for LU) and refinement steps of LU.
+	// Solver used (SolverLU or SolverGMRES) and its iterations: GMRES's
+	// Krylov steps, or LU's refinement steps.
+	Solver     string
 	Iterations int
 	g          []float64 // scratch for At
 }
@@ -204,8 +208,8 @@ func (c Chain) Solve(opts Options) (*Solution, error) {
 // points returns the grid size of opts (the automatic choice when 0).
 func (c Chain) points(opts Options) (int, error) {
 	switch {
-	case opts.Solver != "" && opts.Solver != SolverLU && opts.Solver != SolverGMRES:
-		return 0, fmt.Errorf("exitchain: solver must be %q or %q, got %q", SolverLU, SolverGMRES, opts.Solver)
+	case opts.Solver != SolverAuto && opts.Solver != SolverLU && opts.Solver != SolverGMRES:
+		return 0, fmt.Errorf("exitchain: solver must be %q, %q or %q (auto), got %q", SolverLU, SolverGMRES, SolverAuto, opts.Solver)
 	case opts.Points < 0 || opts.Points == 1 || opts.Points == 2:
 		return 0, fmt.Errorf("exitchain: the grid needs at least 3 points, got %d (0 chooses it from the step size)", opts.Points)
 	case opts.Points > MaxPoints:
@@ -254,17 +258,7 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 			cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
 	}
 	opts.Progress.Report(m, m, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
-	var t []float64
-	var res float64
-	var it int
-	switch opts.Solver {
-	case "", SolverLU:
-		t, res, it, err = rows.solveLU()
-	case SolverGMRES:
-		t, res, it, err = rows.solveGMRES()
-	default:
-		return nil, fmt.Errorf("exitchain: solver must be %q or %q, got %q", SolverLU, SolverGMRES, opts.Solver)
-	}
+	t, res, it, solver, err := rows.solve(opts.Solver)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +275,7 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		x[i] = c.Lo + float64(i)*h
 	}
 	x[m-1] = c.Hi
-	return &Solution{Chain: c, X: x, T: t, H: h, CellsPerStep: cells, Residual: res, Iterations: it}, nil
+	return &Solution{Chain: c, X: x, T: t, H: h, CellsPerStep: cells, Residual: res, Iterations: it, Solver: solver}, nil
 }
 
 func floatsMax(v []float64) float64 {
@@ -334,12 +328,8 @@ func (c Chain) Rate(start float64, opts Options) (Estimate, error) {
 	if err != nil {
 		return Estimate{}, err
 	}
-	solver := opts.Solver
-	if solver == "" {
-		solver = SolverLU
-	}
 	e := Estimate{Start: start, Steps: t, Kappa: 1 / (c.Eta * t), KappaHalf: math.NaN(), GridChange: math.NaN(), Points: m,
-		CellsPerStep: sol.CellsPerStep, Residual: sol.Residual, Iterations: sol.Iterations, Solver: solver}
+		CellsPerStep: sol.CellsPerStep, Residual: sol.Residual, Iterations: sol.Iterations, Solver: sol.Solver}
 	if opts.NoCheck || m%2 == 0 || m < 7 || sol.CellsPerStep < 2*MinCellsPerStep {
 		return e, nil
 	}

@@ -117,6 +117,28 @@ func (s *sparse) closed() int {
 	return -1
 }
 
+// solve runs the named solver (SolverAuto: GMRES, then LU if GMRES does
+// not converge) and returns T, its residual, the iterations and the solver
+// used.
+func (s *sparse) solve(name string) ([]float64, float64, int, string, error) {
+	switch name {
+	case SolverLU:
+		t, res, it, err := s.solveLU()
+		return t, res, it, SolverLU, err
+	case SolverGMRES:
+		t, res, it, err := s.solveGMRES()
+		return t, res, it, SolverGMRES, err
+	case SolverAuto:
+		t, res, it, err := s.solveGMRES()
+		if err == nil && res <= MaxResidual {
+			return t, res, it, SolverGMRES, nil
+		}
+		t, res, it, err = s.solveLU()
+		return t, res, it, SolverLU, err
+	}
+	return nil, 0, 0, "", fmt.Errorf("exitchain: solver must be %q, %q or %q (auto), got %q", SolverLU, SolverGMRES, SolverAuto, name)
+}
+
 // residual writes r = 1 − (I − P)x and returns max |r|.
 func (s *sparse) residual(x, r []float64) float64 {
 	s.apply(x, r)
