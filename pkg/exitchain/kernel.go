@@ -33,7 +33,10 @@ type rowOut struct {
 // final interpolation does), the distribution of the sum of B independent
 // parts is the B-th power of its discrete Fourier transform (gonum's FFT, on
 // a lattice long enough that nothing wraps around), and each lattice landing
-// point is then treated as in B = 1.
+// point is then treated as in B = 1. Values below the transform's rounding
+// (about 4e-16·√length of the largest) are dropped, so that noise never
+// counts as an exit; the mass dropped stays put, which is negligible unless
+// T approaches 1e13 steps.
 type kernel struct {
 	c      Chain
 	m      int
