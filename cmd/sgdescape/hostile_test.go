@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/registry"
 )
 
 // helpFlags runs `<variant> -h` and returns the flags it lists with their
@@ -36,7 +36,7 @@ func variants() [][]string {
 	for n := range commands {
 		names = append(names, n)
 	}
-	for _, n := range experiment.Names() {
+	for _, n := range registry.Names() {
 		if _, dup := commands[n]; !dup {
 			names = append(names, n)
 		}

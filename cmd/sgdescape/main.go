@@ -22,7 +22,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -49,7 +50,7 @@ func main() {
 
 func runMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) >= 2 && args[0] == "help" && args[1] == "params" { // the generated parameter reference
-		if err := experiment.Reference(stdout); err != nil {
+		if err := registry.Reference(stdout); err != nil {
 			fmt.Fprintf(stderr, "sgdescape help params: %v\n", err)
 			return 1
 		}
@@ -93,13 +94,13 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 // lookupCommand returns the command called name: a registered experiment
 // (pkg/experiment) or one of the verbs that are commands (sweep, data, …).
 func lookupCommand(name string) (command, bool) {
-	for _, e := range experiment.All() {
+	for _, e := range registry.All() {
 		if e.Name != name {
 			continue
 		}
 		return command{summary: e.Summary, run: func(args []string, stdout, stderr io.Writer) error {
 			if legacy, ok := commands[name]; ok && e.Selector != "" {
-				if _, ok := experiment.Lookup(name, prescan(args, e.Selector, e.Variant)); !ok {
+				if _, ok := registry.Lookup(name, prescan(args, e.Selector, e.Variant)); !ok {
 					return legacy.run(args, stdout, stderr) // a variant not yet in the registry
 				}
 			}
@@ -114,7 +115,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sgdescape <command> [flags]   (sgdescape <command> -h or sgdescape help <command> lists a command's flags)")
 	fmt.Fprintln(w, "commands:")
 	seen := map[string]bool{}
-	for _, n := range experiment.Names() {
+	for _, n := range registry.Names() {
 		c, _ := lookupCommand(n)
 		fmt.Fprintf(w, "  %-12s %s\n", n, c.summary)
 		seen[n] = true

@@ -57,6 +57,13 @@ const (
 	// barrier experiment (its mini-batches and Gaussian noise), so that a run's
 	// numbers depend neither on the worker count nor on the other β values.
 	BarrierRun Stream = 0
+	// ExitChainData draws the per-sample gradients of the test chains of
+	// pkg/exitchain (chains that are not a barrier data set).
+	ExitChainData Stream = 0xe717da7a
+	// ExitChainMC, xor the run index, drives run r of the direct Monte-Carlo
+	// simulation that checks pkg/exitchain's exact mean exit times (high
+	// bits set so that no run index reaches another stream's value).
+	ExitChainMC Stream = 0xe717c4a1 << 32
 )
 
 // Offsets added to an experiment's master seed (linear regression and the

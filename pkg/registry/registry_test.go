@@ -1,4 +1,4 @@
-package experiment
+package registry
 
 import (
 	"bytes"
@@ -86,7 +86,7 @@ func contains(list []string, s string) bool {
 }
 
 // TestReferenceCurrent keeps PARAMETERS.md equal to the registry
-// (go test ./pkg/experiment -run Reference -update rewrites it).
+// (go test ./pkg/registry -run Reference -update rewrites it).
 func TestReferenceCurrent(t *testing.T) {
 	var b bytes.Buffer
 	if err := Reference(&b); err != nil {
@@ -99,7 +99,7 @@ func TestReferenceCurrent(t *testing.T) {
 	}
 	got, err := os.ReadFile("PARAMETERS.md")
 	if err != nil || !bytes.Equal(got, b.Bytes()) {
-		t.Errorf("PARAMETERS.md is not the registry's reference; run go test ./pkg/experiment -run Reference -update")
+		t.Errorf("PARAMETERS.md is not the registry's reference; run go test ./pkg/registry -run Reference -update")
 	}
 	for _, e := range All() {
 		if !strings.Contains(b.String(), "## "+e.Name) {
