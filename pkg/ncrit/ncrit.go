@@ -50,7 +50,7 @@ func (c *Config) Declare(s *param.Set) {
 	s.Int(&c.N, "N", "samples in the data set (N > P)", param.Min(2))
 	s.Int(&c.B, "B", "mini-batch size B (1 ≤ B < N)", param.Min(1))
 	s.Float(&c.Eta, "eta", "learning rate η", param.Positive)
-	s.Int(&c.Chains, "chains", "independent SGD chains per P (≥ 2; the interval is over chains)", param.Min(2))
+	s.Int(&c.Chains, "chains", "independent SGD chains per P (the interval is over chains)", param.Min(2))
 	s.Int64(&c.Steps, "steps", "SGD steps per chain after the burn-in", param.Min(1))
 	s.Int64(&c.Burn, "burn", "burn-in steps per chain", param.NonNegative)
 	s.Int(&c.Every, "every", "steps between recorded values of L/L*", param.Min(1))
