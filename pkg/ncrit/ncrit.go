@@ -208,6 +208,7 @@ func sweep(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 	if a, err := dynamics.KestenExponent(cfg.Eta, cfg.B, 1); err == nil {
 		res.KestenP1 = run.Float(a / 2)
 	}
+	lrs := make([]*data.LinRegProblem, len(cfg.Ps))
 	qs := make([]*dynamics.Quadratic, len(cfg.Ps))
 	ens := chains{ens: make([]dynamics.Ensemble, len(cfg.Ps)), per: cfg.Chains}
 	for i, p := range cfg.Ps {
@@ -215,6 +216,7 @@ func sweep(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 		if err != nil {
 			return res, err
 		}
+		lrs[i] = lr
 		if qs[i], err = dynamics.NewQuadratic(lr); err != nil {
 			return res, run.BadInput(fmt.Errorf("P = %d: %w", p, err))
 		}
@@ -247,7 +249,7 @@ func sweep(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 		return res, err
 	}
 	for i, p := range cfg.Ps {
-		pt, err := point(cfg, p, qs[i], samples[i*cfg.Chains:(i+1)*cfg.Chains], diverged[i*cfg.Chains:(i+1)*cfg.Chains])
+		pt, err := point(cfg, p, lrs[i], samples[i*cfg.Chains:(i+1)*cfg.Chains], diverged[i*cfg.Chains:(i+1)*cfg.Chains])
 		if err != nil {
 			return res, err
 		}
@@ -271,10 +273,11 @@ func (pt *PointResult) set(name string, v float64, why string) run.Float {
 	return run.Float(math.NaN())
 }
 
-// point summarises the chains of one P against the predictions.
-func point(cfg Config, p int, q *dynamics.Quadratic, samples [][]float64, diverged []bool) (PointResult, error) {
-	hm := q.MeanEigenvalue()
-	pt := PointResult{P: p, HMean: hm, HMax: q.Lambda[0], LStar: q.LStar}
+// point summarises the chains of one P against the predictions (h* and the
+// largest eigenvalue from the data's own spectrum).
+func point(cfg Config, p int, lr *data.LinRegProblem, samples [][]float64, diverged []bool) (PointResult, error) {
+	hm := lr.MeanEigenvalue()
+	pt := PointResult{P: p, HMean: hm, HMax: lr.Eigenvalues[0], LStar: lr.LStar}
 	s := theory.SGD{Eta: cfg.Eta, B: float64(cfg.B), HStar: hm}
 	var err1, err2, err3 error
 	pt.Phi, err1 = theory.Phi(s)
