@@ -8,8 +8,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/network"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/train"
 )
@@ -65,7 +65,7 @@ func runFPT(args []string, stdout, stderr io.Writer) error {
 }
 
 // estimateColumns splits the per-threshold estimates into columns.
-func estimateColumns(fit escape.Result) (c, mean, se []float64, reliable []bool) {
+func estimateColumns(fit passage.Result) (c, mean, se []float64, reliable []bool) {
 	for _, e := range fit.Estimates {
 		c, mean = append(c, e.C), append(mean, e.Mean)
 		se, reliable = append(se, float64(e.SE)), append(reliable, e.Reliable)

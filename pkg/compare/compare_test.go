@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/network"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
 )
@@ -67,11 +67,11 @@ func fpt(k dynamics.Kind, P int, slope float64, means, ses []float64) linreg.FPT
 	r := linreg.FPTResult{Dynamics: k, Eta: 0.1, B: 1, SlopeMean: 10 + 1 - float64(P)/2, ArrSlope: 10}
 	r.N = P
 	for i, c := range []float64{1.5, 2} {
-		r.Fit.Estimates = append(r.Fit.Estimates, escape.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
+		r.Fit.Estimates = append(r.Fit.Estimates, passage.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
 	}
-	r.Fit.LogLog = escape.Line{Slope: slope, CI: run.NewInterval(slope-1, slope+1)}
-	r.Fit.LogLin = escape.Line{Slope: 3}
-	r.Fit.LocalSlopes = []escape.LocalSlope{{CLo: 1.5, CHi: 2, Slope: slope}}
+	r.Fit.LogLog = passage.Line{Slope: slope, CI: run.NewInterval(slope-1, slope+1)}
+	r.Fit.LogLin = passage.Line{Slope: 3}
+	r.Fit.LocalSlopes = []passage.LocalSlope{{CLo: 1.5, CHi: 2, Slope: slope}}
 	return r
 }
 
@@ -101,7 +101,7 @@ func TestEscapeComparisonsAreKeyedByKind(t *testing.T) {
 
 func TestNetworkVerdictNamesTheClosestEstimator(t *testing.T) {
 	res := network.EscapeResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
-	res.Fit.Estimates = []escape.Estimate{{C: 2.5}}
+	res.Fit.Estimates = []passage.Estimate{{C: 2.5}}
 	res.FPTCV = []run.Float{0.6}
 	res.Fit.LogLog.CI = run.NewInterval(1, 2)
 	if v := NetworkVerdict(res, 10000); !strings.Contains(v, "closest to the trace ratio Σλ/λ1 estimate") || !strings.Contains(v, "c = 2.5: 0.60") {
@@ -169,7 +169,7 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 	}
 
 	res := network.EscapeResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
-	res.Fit.Estimates = []escape.Estimate{{C: 1.5}}
+	res.Fit.Estimates = []passage.Estimate{{C: 1.5}}
 	res.FPTCV = []run.Float{0}
 	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {
 		t.Errorf("network verdict %s", v)

@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
@@ -58,7 +58,7 @@ func (c FPTConfig) Validate() error {
 		return err
 	}
 	cs := c.thresholds()
-	if err := escape.ValidateThresholds(cs); err != nil {
+	if err := passage.ValidateThresholds(cs); err != nil {
 		return err
 	}
 	if err := checkThresholds(cs, c.FitCMin); err != nil {
@@ -73,25 +73,25 @@ type FPTResult struct {
 	Eta      float64       `json:"eta"`
 	B        int           `json:"B"`
 	Spectrum
-	Fit        escape.Result `json:"fit"`
-	ModeRatio  float64       `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
-	FitCMin    float64       `json:"fit_cmin"`         // the threshold from which the slope is fitted
-	SlopeMean  float64       `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
-	SlopeMax   float64       `json:"slope_theory_max"` // with h* = λ_max
-	GLDD       float64       `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
-	ArrSlope   float64       `json:"arrhenius_loglin_slope"`
-	FitNote    string        `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
-	Censored   []int         `json:"censored"`
-	Diverged   int           `json:"diverged"`
-	TotalSteps int64         `json:"total_steps"`
-	TimeUnit   string        `json:"time_unit"`
+	Fit        passage.Result `json:"fit"`
+	ModeRatio  float64        `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
+	FitCMin    float64        `json:"fit_cmin"`         // the threshold from which the slope is fitted
+	SlopeMean  float64        `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
+	SlopeMax   float64        `json:"slope_theory_max"` // with h* = λ_max
+	GLDD       float64        `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
+	ArrSlope   float64        `json:"arrhenius_loglin_slope"`
+	FitNote    string         `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
+	Censored   []int          `json:"censored"`
+	Diverged   int            `json:"diverged"`
+	TotalSteps int64          `json:"total_steps"`
+	TimeUnit   string         `json:"time_unit"`
 	// Warnings name degenerate first-passage estimates (passages at the
-	// time resolution, zero spread; escape.Tracker.Degeneracies).
+	// time resolution, zero spread; passage.Tracker.Degeneracies).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
 type fptObserver struct {
-	tr *escape.Tracker
+	tr *passage.Tracker
 	mu sync.Mutex
 }
 
@@ -139,7 +139,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	dcfg := c.Config
 	res.GLDD = dynamics.GLDDiffusion(q, dcfg)
 	res.ArrSlope = q.LStar / res.GLDD
-	tr, err := escape.NewTracker(c.Runs, c.C, q.LStar)
+	tr, err := passage.NewTracker(c.Runs, c.C, q.LStar)
 	if err != nil {
 		return res, err
 	}

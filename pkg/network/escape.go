@@ -8,8 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
@@ -57,7 +57,7 @@ func (c EscapeConfig) Validate() error {
 	case c.FreeRuns < 0 || c.FreeSteps < 0:
 		return fmt.Errorf("fpt: free runs and steps must be ≥ 0")
 	}
-	if err := escape.ValidateThresholds(c.C); err != nil {
+	if err := passage.ValidateThresholds(c.C); err != nil {
 		return fmt.Errorf("fpt: %w", err)
 	}
 	if c.Pretrain.Run.Arch.Kind != "mlp" || len(c.Pretrain.Run.Arch.Widths) != 1 || c.Pretrain.Run.Data.Targets != EvenOdd {
@@ -87,7 +87,7 @@ type EscapeResult struct {
 	Spectrum   MinimumSpectrum `json:"spectrum"`
 	LStar      float64         `json:"L_star"`
 	HStar      float64         `json:"h_star"`
-	Fit        escape.Result   `json:"fit"`
+	Fit        passage.Result  `json:"fit"`
 	Estimators []Estimator     `json:"estimators"`
 	ImpliedN   float64         `json:"implied_n"`
 	Censored   []int           `json:"censored"`
@@ -101,7 +101,7 @@ type EscapeResult struct {
 	FPTCV []run.Float `json:"fpt_cv"`
 	Free  Trajectory  `json:"free_runs"`
 	// Warnings name first-passage estimates that are degenerate (passages
-	// at the time resolution, zero spread; escape.Tracker.Degeneracies):
+	// at the time resolution, zero spread; passage.Tracker.Degeneracies):
 	// the slope is not a measurement of the escape rate when present.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -142,7 +142,7 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 	if err != nil {
 		return res, err
 	}
-	tr, err := escape.NewTracker(c.Runs, c.C, pre.LStar)
+	tr, err := passage.NewTracker(c.Runs, c.C, pre.LStar)
 	if err != nil {
 		return res, err
 	}

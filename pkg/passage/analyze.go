@@ -1,4 +1,4 @@
-package escape
+package passage
 
 import (
 	"fmt"
@@ -50,7 +50,7 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 	}
 	res := Result{Diverged: tr.NumDiverged(), Bootstrap: boot}
 	if res.Diverged == len(runs) {
-		return res, fmt.Errorf("escape: every run diverged; no first-passage statistics")
+		return res, fmt.Errorf("first passage: every run diverged; no first-passage statistics")
 	}
 	means := func(idx []int) []float64 {
 		m := make([]float64, len(tr.C))
@@ -105,7 +105,7 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 	m0 := means(runs)
 	ll, lin, ok := fit(m0)
 	if !ok {
-		return res, fmt.Errorf("escape: fewer than two reliable thresholds with c ≥ %v (thresholds %v); raise -maxsteps or add thresholds", fitMin, tr.C)
+		return res, fmt.Errorf("first passage: fewer than two reliable thresholds with c ≥ %v (thresholds %v); raise -maxsteps or add thresholds", fitMin, tr.C)
 	}
 	res.LogLog = Line{Intercept: ll[0], Slope: ll[1]}
 	res.LogLin = Line{Intercept: lin[0], Slope: lin[1]}
