@@ -75,7 +75,7 @@ func estimateColumns(fit passage.Result) (c, mean, se []float64, reliable []bool
 
 // runNetworkFPT is `fpt -model mlp`.
 func runNetworkFPT(fs *flag.FlagSet, args []string, scale run.Scale, stdout, stderr io.Writer) error {
-	d := network.PaperEscape(scale)
+	d := network.PaperFirstPassage(scale)
 	f := addFPTFlags(fs, d.Eta, d.B, d.Runs, joinFloats(d.C), d.MaxSteps, d.FitCMin, d.Boot, d.Seed)
 	pre := pretrainFlags(fs, d.Pretrain)
 	every := fs.Int64("every", d.Every, "check the full-batch loss every this many steps (time resolution every·η)")
@@ -117,7 +117,7 @@ func runNetworkFPT(fs *flag.FlagSet, args []string, scale run.Scale, stdout, std
 	if err != nil {
 		return err
 	}
-	r, err := network.Escape(context.Background(), env, cfg)
+	r, err := network.FirstPassage(context.Background(), env, cfg)
 	stop()
 	if errors.Is(err, train.ErrDiverged) {
 		return printPretrainDiverged(stdout, *f.com.json, "pretrain_diverged", env, cfg.Pretrain, err)

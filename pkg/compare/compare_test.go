@@ -43,7 +43,7 @@ func TestDecouplingReferenceRanges(t *testing.T) {
 func TestStationaryRowsAndSummary(t *testing.T) {
 	pt := func(eta float64, b int, fit, lo, hi float64, div bool) linreg.StationaryPoint {
 		r := linreg.StationaryResult{PhiMean: 11, Diverged: div}
-		r.N, r.HMean = 1, 1
+		r.NOutliers, r.HMean = 1, 1
 		r.Fit = estimate.PhiFit{MLE: fit, MLECI: run.NewInterval(lo, hi), LogLikPerSample: 0.1}
 		return linreg.StationaryPoint{Eta: eta, B: b, Result: r}
 	}
@@ -65,7 +65,7 @@ func TestStationaryRowsAndSummary(t *testing.T) {
 // given means and standard errors at thresholds 1.5 and 2.
 func fpt(k dynamics.Kind, P int, slope float64, means, ses []float64) linreg.FPTResult {
 	r := linreg.FPTResult{Dynamics: k, Eta: 0.1, B: 1, SlopeMean: 10 + 1 - float64(P)/2, ArrSlope: 10}
-	r.N = P
+	r.NOutliers = P
 	for i, c := range []float64{1.5, 2} {
 		r.Fit.Estimates = append(r.Fit.Estimates, passage.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
 	}
@@ -100,7 +100,7 @@ func TestEscapeComparisonsAreKeyedByKind(t *testing.T) {
 }
 
 func TestNetworkVerdictNamesTheClosestEstimator(t *testing.T) {
-	res := network.EscapeResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
+	res := network.FirstPassageResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
 	res.Fit.Estimates = []passage.Estimate{{C: 2.5}}
 	res.FPTCV = []run.Float{0.6}
 	res.Fit.LogLog.CI = run.NewInterval(1, 2)
@@ -168,7 +168,7 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 		t.Errorf("noise verdict %s", v)
 	}
 
-	res := network.EscapeResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
+	res := network.FirstPassageResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
 	res.Fit.Estimates = []passage.Estimate{{C: 1.5}}
 	res.FPTCV = []run.Float{0}
 	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {
@@ -176,7 +176,7 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 	}
 
 	fr := linreg.FPTResult{Warnings: []string{"c = 1.0000001: zero spread"}}
-	fr.N = 2
+	fr.NOutliers = 2
 	if v := EscapeVerdict([]FPTRow{NewFPTRow(fr)}, nil); !strings.Contains(v, "P = 2 DEGENERATE:** c = 1.0000001") {
 		t.Errorf("escape verdict %s", v)
 	}

@@ -169,7 +169,7 @@ type MinimumResult struct {
 
 // Minimum pre-trains, then measures the Gauss–Newton spectrum and (when
 // asked) the exact Hessian at θ*; each piece is cached on its own, shared
-// with Pretrain, Spectrum, ExactHessian and Escape of the same pre-training.
+// with Pretrain, Spectrum, ExactHessian and FirstPassage of the same pre-training.
 func Minimum(ctx context.Context, env run.Env, c MinimumConfig) (run.Result[MinimumResult], error) {
 	if err := c.Validate(); err != nil {
 		return run.Result[MinimumResult]{}, err

@@ -81,7 +81,7 @@ func PaperPretrain(scale run.Scale) PretrainConfig {
 	}
 }
 
-// PaperEscape is Fig. 3c: 100 SGD runs restarted from PaperPretrain's θ*
+// PaperFirstPassage is Fig. 3c: 100 SGD runs restarted from PaperPretrain's θ*
 // with η = 0.016, B = 1, seed 11, the full-batch loss checked after every
 // step, thresholds c = 2.5, 3, 4, 5, 6, at most 2·10⁶ steps per run, 8 free
 // runs over the first 5·10⁴ steps; 2 000 bootstrap resamples. Both scales
@@ -89,9 +89,9 @@ func PaperPretrain(scale run.Scale) PretrainConfig {
 // thresholds, at most 5 000 steps per run (about 50 times the mean
 // first-passage time at c = 6; no run reaches it), free runs of 5 000 steps
 // and 300 bootstrap resamples.
-func PaperEscape(scale run.Scale) EscapeConfig {
+func PaperFirstPassage(scale run.Scale) FirstPassageConfig {
 	max := int64(run.Pick(scale, 5000, 2000000))
-	return EscapeConfig{Pretrain: PaperPretrain(scale), Eta: 0.016, B: 1, Runs: 100, C: []float64{2.5, 3, 4, 5, 6},
+	return FirstPassageConfig{Pretrain: PaperPretrain(scale), Eta: 0.016, B: 1, Runs: 100, C: []float64{2.5, 3, 4, 5, 6},
 		MaxSteps: max, Every: 1, Seed: 11, Boot: run.Pick(scale, 300, 2000), FreeRuns: 8, FreeSteps: min(max, 50000),
 		AllowNonStationary: false}
 }

@@ -16,12 +16,12 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
-// EscapeVersion is the code version of the network first-passage experiment.
-const EscapeVersion = "network-fpt/v3" // v3: runs above the divergence rule count as diverged; degeneracy warnings
+// FirstPassageVersion is the code version of the network first-passage experiment.
+const FirstPassageVersion = "network-fpt/v3" // v3: runs above the divergence rule count as diverged; degeneracy warnings
 
-// EscapeConfig is the experiment of section 5.3.2 (Fig. 3c): Runs SGD runs
+// FirstPassageConfig is the experiment of section 5.3.2 (Fig. 3c): Runs SGD runs
 // restarted from θ* with a new (η, B); first passages of c·L(θ*).
-type EscapeConfig struct {
+type FirstPassageConfig struct {
 	Pretrain PretrainConfig `json:"pretrain"`
 	Eta      float64        `json:"eta"`
 	B        int            `json:"B"`
@@ -41,7 +41,7 @@ type EscapeConfig struct {
 }
 
 // Validate checks the configuration.
-func (c EscapeConfig) Validate() error {
+func (c FirstPassageConfig) Validate() error {
 	if err := c.Pretrain.Validate(); err != nil {
 		return err
 	}
@@ -81,8 +81,8 @@ type Trajectory struct {
 	Hi   []float64 `json:"q90"`
 }
 
-// EscapeResult is the outcome of the network first-passage experiment.
-type EscapeResult struct {
+// FirstPassageResult is the outcome of the network first-passage experiment.
+type FirstPassageResult struct {
 	Pretrained Pretrained      `json:"pretrained"`
 	Spectrum   MinimumSpectrum `json:"spectrum"`
 	LStar      float64         `json:"L_star"`
@@ -106,34 +106,34 @@ type EscapeResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Escape pre-trains (cached), measures the spectrum at θ* (cached) and
+// FirstPassage pre-trains (cached), measures the spectrum at θ* (cached) and
 // runs the continuation experiment of section 5.3.2 (Fig. 3c).
-func Escape(ctx context.Context, env run.Env, c EscapeConfig) (run.Result[EscapeResult], error) {
+func FirstPassage(ctx context.Context, env run.Env, c FirstPassageConfig) (run.Result[FirstPassageResult], error) {
 	if err := c.Validate(); err != nil {
-		return run.Result[EscapeResult]{}, err
+		return run.Result[FirstPassageResult]{}, err
 	}
 	sess, pre, err := PretrainSession(ctx, env, c.Pretrain)
 	if err != nil {
-		return run.Result[EscapeResult]{}, err
+		return run.Result[FirstPassageResult]{}, err
 	}
 	if p, bad := c.Pretrain.Run.FirstDiverged(pre.Result.History); bad {
-		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): %w", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss(), train.ErrDiverged)
+		return run.Result[FirstPassageResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): %w", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss(), train.ErrDiverged)
 	}
 	if !pre.Result.Stationary && !c.AllowNonStationary {
-		return run.Result[EscapeResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Result.Note)
+		return run.Result[FirstPassageResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Result.Note)
 	}
 	ms, err := spectrumAt(ctx, env, c.Pretrain, func() (*Session, error) { return sess, nil })
 	if err != nil {
-		return run.Result[EscapeResult]{}, err
+		return run.Result[FirstPassageResult]{}, err
 	}
-	spec := env.Spec("network/fpt", EscapeVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (EscapeResult, error) {
+	spec := env.Spec("network/fpt", FirstPassageVersion, c, c.Seed)
+	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FirstPassageResult, error) {
 		return continuation(ctx, sess, pre.Result, ms.Result, c, env.Progress)
 	})
 }
 
-func continuation(ctx context.Context, sess *Session, pre Pretrained, ms MinimumSpectrum, c EscapeConfig, progress run.Progress) (EscapeResult, error) {
-	res := EscapeResult{Pretrained: pre, Spectrum: ms, LStar: pre.LStar, HStar: ms.HStar, TimeStep: float64(c.Every) * c.Eta}
+func continuation(ctx context.Context, sess *Session, pre Pretrained, ms MinimumSpectrum, c FirstPassageConfig, progress run.Progress) (FirstPassageResult, error) {
+	res := FirstPassageResult{Pretrained: pre, Spectrum: ms, LStar: pre.LStar, HStar: ms.HStar, TimeStep: float64(c.Every) * c.Eta}
 	net, err := ShallowFromParams(sess.Arch, sess.Params())
 	if err != nil {
 		return res, err
@@ -209,7 +209,7 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 
 // freeRuns records the loss of runs that never stop, at about 60
 // log-spaced times, and returns the mean and the 10 %/90 % quantiles.
-func freeRuns(ctx context.Context, cont *Continuation, c EscapeConfig) (Trajectory, error) {
+func freeRuns(ctx context.Context, cont *Continuation, c FirstPassageConfig) (Trajectory, error) {
 	var marks []int64
 	for s := int64(1); s <= c.FreeSteps; s = int64(math.Ceil(float64(s) * 1.15)) {
 		if len(marks) == 0 || marks[len(marks)-1] != s {
@@ -253,7 +253,7 @@ func freeRuns(ctx context.Context, cont *Continuation, c EscapeConfig) (Trajecto
 }
 
 // Estimator returns the estimator called name.
-func (r EscapeResult) Estimator(name string) (Estimator, bool) {
+func (r FirstPassageResult) Estimator(name string) (Estimator, bool) {
 	for _, e := range r.Estimators {
 		if e.Name == name {
 			return e, true
@@ -264,7 +264,7 @@ func (r EscapeResult) Estimator(name string) (Estimator, bool) {
 
 // ClosestEstimator is the estimator whose n is nearest the implied n (the
 // first on ties; the zero Estimator when there is none).
-func (r EscapeResult) ClosestEstimator() Estimator {
+func (r FirstPassageResult) ClosestEstimator() Estimator {
 	best, bestD := Estimator{}, math.Inf(1)
 	for _, e := range r.Estimators {
 		if d := math.Abs(e.N - r.ImpliedN); d < bestD {
