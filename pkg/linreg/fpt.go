@@ -51,17 +51,14 @@ func (c FPTConfig) Validate() error {
 		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
 	case c.FitCMin < 0:
 		return fmt.Errorf("fit-cmin must be ≥ 0 (0 = automatic), got %v", c.FitCMin)
-	case c.Runs < minRuns:
-		return fmt.Errorf("runs = %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use runs ≥ %d", c.Runs, minRuns, minRuns)
+	case c.Runs < passage.MinRuns:
+		return fmt.Errorf("runs = %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use runs ≥ %d", c.Runs, passage.MinRuns, passage.MinRuns)
 	}
 	if err := checkRun(c.Problem, c.B); err != nil {
 		return err
 	}
 	cs := c.thresholds()
-	if err := passage.ValidateThresholds(cs); err != nil {
-		return err
-	}
-	if err := checkThresholds(cs, c.FitCMin); err != nil {
+	if err := passage.CheckSlopeGrid(cs, c.FitCMin); err != nil {
 		return err
 	}
 	return estimate.CheckBoot(c.Boot, float64(c.Runs)*float64(len(cs)), estimate.BootWorkFPT, "runs × thresholds")

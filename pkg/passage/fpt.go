@@ -46,6 +46,35 @@ func ValidateThresholds(c []float64) error {
 	return nil
 }
 
+// MinRuns is the fewest runs that can make a threshold reliable: Analyze
+// needs 3 passages per threshold.
+const MinRuns = 3
+
+// CheckSlopeGrid refuses a threshold grid that can never give a slope: an
+// invalid grid (ValidateThresholds), fewer than two thresholds, or a fitMin
+// (> 0) that leaves fewer than two of them in the fit. Its errors name the
+// parameters c and fit-cmin.
+func CheckSlopeGrid(c []float64, fitMin float64) error {
+	if err := ValidateThresholds(c); err != nil {
+		return err
+	}
+	if len(c) < 2 {
+		return fmt.Errorf("c = %v: a slope needs at least two thresholds", c)
+	}
+	if fitMin > 0 {
+		n := 0
+		for _, v := range c {
+			if v >= fitMin {
+				n++
+			}
+		}
+		if n < 2 {
+			return fmt.Errorf("fit-cmin = %g leaves %d of the thresholds c = %v in the fit; a slope needs two (lower fit-cmin or add thresholds)", fitMin, n, c)
+		}
+	}
+	return nil
+}
+
 // NewTracker validates the thresholds (each > 1, strictly increasing after
 // sorting, finite) and returns an empty tracker.
 func NewTracker(runs int, c []float64, lStar float64) (*Tracker, error) {
