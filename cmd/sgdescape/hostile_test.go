@@ -89,6 +89,13 @@ func TestHostileValuesForEveryFlag(t *testing.T) {
 		"uint":  {"-1", "1e308", "1.5", "x", ""},
 		"value": {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf"},
 		"":      {"maybe", "2"}, // booleans
+		// the kinds of registered experiments' parameters (pkg/param): every
+		// integer is ≥ 0 and whole, every number finite, every list strict
+		"number":     {"NaN", "nan", "+Inf", "-Inf", "inf", "1e400", "x", "", "1,2"},
+		"integer":    {"-1", "-1000000000000", "1e308", "1.5", "x", "", "1,2"},
+		"list":       {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf", "1e400"},
+		"true|false": {"maybe", "2"},
+		"text":       {"", "no-such-choice"},
 	}
 	for _, v := range variants() {
 		flags := helpFlags(t, v)

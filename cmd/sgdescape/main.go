@@ -98,11 +98,6 @@ func lookupCommand(name string) (command, bool) {
 			continue
 		}
 		return command{summary: e.Summary, run: func(args []string, stdout, stderr io.Writer) error {
-			if legacy, ok := commands[name]; ok && e.Selector != "" {
-				if _, ok := experiment.Lookup(name, prescan(args, e.Selector, e.Variant)); !ok {
-					return legacy.run(args, stdout, stderr) // a variant not yet in the registry
-				}
-			}
 			return runExperiment(name, args, stdout, stderr)
 		}}, true
 	}

@@ -100,7 +100,8 @@ func TestEscapeComparisonsAreKeyedByKind(t *testing.T) {
 }
 
 func TestNetworkVerdictNamesTheClosestEstimator(t *testing.T) {
-	res := network.FirstPassageResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
+	res := network.FirstPassageResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}},
+		Pretrained: &network.Pretrained{Stationary: true, Note: "flat"}}
 	res.Fit.Estimates = []passage.Estimate{{C: 2.5}}
 	res.FPTCV = []run.Float{0.6}
 	res.Fit.LogLog.CI = run.NewInterval(1, 2)
@@ -117,20 +118,25 @@ func TestNoiseRowsAreKeyedByArchitectureAndLoss(t *testing.T) {
 	curve := func(slope float64) network.NoiseCurve {
 		return network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1, Decoupled: 2}, {Loss: 0.5, Noise: 0.5, Decoupled: 1}}, LateSlope: slope, LateSlopeCI: run.NewInterval(slope-0.1, slope+0.1)}
 	}
-	ps := network.PaperNoisePanels(run.Quick)
+	ps := network.PaperNoisePanels(run.Quick).Panels()
 	if ps[1].EarlyOnly || ps[3].EarlyOnly {
 		t.Error("the quick CNN panels reach late training; none is marked early-only")
 	}
+	pr := func(p network.NoisePanel, c network.NoiseCurve) network.NoisePanelResult {
+		return network.NoisePanelResult{NoisePanel: p, Curve: c}
+	}
+	panels := func(ps ...network.NoisePanelResult) network.NoisePanelsResult {
+		return network.NoisePanelsResult{Panels: ps}
+	}
 	if v := NoiseVerdict(func() []NoiseRow {
-		r, _ := NoiseRows([]NoiseOutcome{{ps[1], curve(0.9)}, {ps[3], curve(1.5)}})
+		r, _ := NoiseRows(panels(pr(ps[1], curve(0.9)), pr(ps[3], curve(1.5))))
 		return r
 	}(), nil); !strings.Contains(v, "CNN: late slope 0.90 (mean-square) and 1.50") {
 		t.Errorf("verdict of late-training CNN panels: %s", v)
 	}
 	ps[1].EarlyOnly, ps[3].EarlyOnly = true, true // the early-only branch
 	// Out of the usual order: CE MLP first.
-	outs := []NoiseOutcome{{ps[2], curve(0.5)}, {ps[0], curve(1.0)}, {ps[1], curve(3)}, {ps[3], curve(3)}}
-	rows, tab := NoiseRows(outs)
+	rows, tab := NoiseRows(panels(pr(ps[2], curve(0.5)), pr(ps[0], curve(1.0)), pr(ps[1], curve(3)), pr(ps[3], curve(3))))
 	if len(tab.Rows) != 4 || rows[1].DecRatio != 2 || rows[0].DecRatio != 0 || !rows[1].InBand || rows[0].InBand {
 		t.Errorf("rows %+v", rows)
 	}
@@ -157,10 +163,10 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 		t.Errorf("all diverged: %s", verdict)
 	}
 
-	ps := network.PaperNoisePanels(run.Quick)
+	ps := network.PaperNoisePanels(run.Quick).Panels()
 	ok := network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1}, {Loss: 0.5, Noise: 0.5}}, LateSlope: 1, LateSlopeCI: run.NewInterval(0.9, 1.1)}
 	div := network.NoiseCurve{Points: []network.Point{{Loss: 2.5, Noise: 1}, {Loss: 60, Noise: 9}}, Diverged: true, DivergedAt: 1}
-	nrows, ntab := NoiseRows([]NoiseOutcome{{ps[0], ok}, {ps[2], div}})
+	nrows, ntab := NoiseRows(network.NoisePanelsResult{Panels: []network.NoisePanelResult{{NoisePanel: ps[0], Curve: ok}, {NoisePanel: ps[2], Curve: div}}})
 	if !nrows[1].Diverged || nrows[1].InBand || !strings.Contains(ntab.Rows[1][9], "DIVERGED at epoch 1") {
 		t.Errorf("noise rows %+v %v", nrows, ntab.Rows)
 	}
@@ -168,7 +174,7 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 		t.Errorf("noise verdict %s", v)
 	}
 
-	res := network.FirstPassageResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
+	res := network.FirstPassageResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}, Pretrained: &network.Pretrained{Stationary: true}}
 	res.Fit.Estimates = []passage.Estimate{{C: 1.5}}
 	res.FPTCV = []run.Float{0}
 	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {

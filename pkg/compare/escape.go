@@ -191,6 +191,9 @@ func NetworkTable(res network.FirstPassageResult) Table {
 // n and the estimator closest to it (by name), the coefficients of
 // variation of the passage times, and whether θ* was stationary.
 func NetworkVerdict(res network.FirstPassageResult, n int) string {
+	if res.PretrainDiverged || res.Pretrained == nil {
+		return fmt.Sprintf("**Verdict (network). Pre-training DIVERGED** (%s; rule: %s): there is no minimum θ* to restart from, so no first passages. N = %d.", res.Note, res.DivergenceRule, n)
+	}
 	var cvs []string
 	for i, e := range res.Fit.Estimates {
 		cvs = append(cvs, fmt.Sprintf("c = %g: %.2f", e.C, float64(res.FPTCV[i])))

@@ -7,13 +7,13 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
-	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
 // FirstPassageVersion is the code version of the network first-passage experiment.
@@ -40,30 +40,40 @@ type FirstPassageConfig struct {
 	AllowNonStationary bool `json:"allow_nonstationary"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration: everything that can be refused
+// before any work.
 func (c FirstPassageConfig) Validate() error {
 	if err := c.Pretrain.Validate(); err != nil {
 		return err
 	}
+	if a := c.Pretrain.Run.Arch; a.Kind != MLP || len(a.Widths) != 1 || c.Pretrain.Run.Data.Targets != EvenOdd {
+		return fmt.Errorf("widths = %v: the network first-passage experiment uses a one-hidden-layer MLP with even/odd targets (the paper's 784-10-1): give one width", a.Widths)
+	}
+	n := c.Pretrain.Run.Data.N
 	switch {
-	case !(c.Eta > 0):
-		return fmt.Errorf("fpt: η must be positive, got %v", c.Eta)
-	case c.B < 1 || c.B > c.Pretrain.Run.Data.N:
-		return fmt.Errorf("fpt: batch size B=%d must satisfy 1 ≤ B ≤ N=%d", c.B, c.Pretrain.Run.Data.N)
-	case c.Runs < 1:
-		return fmt.Errorf("fpt: runs must be ≥ 1")
-	case c.MaxSteps < 1 || c.Every < 1:
-		return fmt.Errorf("fpt: max steps and every must be ≥ 1")
+	case !(c.Eta > 0) || math.IsInf(c.Eta, 0):
+		return fmt.Errorf("eta = %v must be a positive number", c.Eta)
+	case c.B < 1:
+		return fmt.Errorf("B = %d must be ≥ 1", c.B)
+	case c.B >= n:
+		return fmt.Errorf("B = %d must be smaller than N = %d: B = N is full-batch gradient descent, which has no noise and never escapes", c.B, n)
+	case c.Runs < passage.MinRuns:
+		return fmt.Errorf("runs = %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use runs ≥ %d", c.Runs, passage.MinRuns, passage.MinRuns)
+	case c.MaxSteps < 1:
+		return fmt.Errorf("maxsteps = %d must be ≥ 1", c.MaxSteps)
+	case c.Every < 1:
+		return fmt.Errorf("every = %d must be ≥ 1", c.Every)
 	case c.FreeRuns < 0 || c.FreeSteps < 0:
-		return fmt.Errorf("fpt: free runs and steps must be ≥ 0")
+		return fmt.Errorf("free runs (%d) and free steps (%d) must be ≥ 0", c.FreeRuns, c.FreeSteps)
+	case c.Boot < 0:
+		return fmt.Errorf("boot = %d must be ≥ 0", c.Boot)
+	case c.FitCMin < 0:
+		return fmt.Errorf("fit-cmin = %v must be ≥ 0 (0: every threshold)", c.FitCMin)
 	}
-	if err := passage.ValidateThresholds(c.C); err != nil {
-		return fmt.Errorf("fpt: %w", err)
+	if err := passage.CheckSlopeGrid(c.C, c.FitCMin); err != nil {
+		return err
 	}
-	if c.Pretrain.Run.Arch.Kind != "mlp" || len(c.Pretrain.Run.Arch.Widths) != 1 || c.Pretrain.Run.Data.Targets != EvenOdd {
-		return fmt.Errorf("fpt: the network escape experiment needs a one-hidden-layer MLP with even/odd targets (the paper's 784-10-1)")
-	}
-	return nil
+	return estimate.CheckBoot(c.Boot, float64(c.Runs)*float64(len(c.C)), estimate.BootWorkFPT, "runs × thresholds")
 }
 
 // Estimator is a theory slope for one effective-dimension estimate.
@@ -83,17 +93,20 @@ type Trajectory struct {
 
 // FirstPassageResult is the outcome of the network first-passage experiment.
 type FirstPassageResult struct {
-	Pretrained Pretrained      `json:"pretrained"`
-	Spectrum   MinimumSpectrum `json:"spectrum"`
-	LStar      float64         `json:"L_star"`
-	HStar      float64         `json:"h_star"`
-	Fit        passage.Result  `json:"fit"`
-	Estimators []Estimator     `json:"estimators"`
-	ImpliedN   float64         `json:"implied_n"`
-	Censored   []int           `json:"censored"`
-	Diverged   int             `json:"diverged"`
-	TotalSteps int64           `json:"total_steps"`
-	TimeStep   float64         `json:"time_resolution"` // Every·η
+	// Pretrained and Spectrum describe θ*; both are absent when pre-training
+	// diverged (PretrainDiverged), Pretrained is then the history up to the
+	// blow-up when there is one.
+	Pretrained *Pretrained      `json:"pretrained,omitempty"`
+	Spectrum   *MinimumSpectrum `json:"spectrum,omitempty"`
+	LStar      float64          `json:"L_star"`
+	HStar      float64          `json:"h_star"`
+	Fit        passage.Result   `json:"fit"`
+	Estimators []Estimator      `json:"estimators"`
+	ImpliedN   float64          `json:"implied_n"`
+	Censored   []int            `json:"censored"`
+	Diverged   int              `json:"diverged"`
+	TotalSteps int64            `json:"total_steps"`
+	TimeStep   float64          `json:"time_resolution"` // Every·η
 	// FPTCV is the coefficient of variation (sd/mean) of the first-passage
 	// times at each threshold among runs that crossed: about 1 for escapes
 	// from a quasi-stationary state (exponential times), well below 1 when
@@ -104,36 +117,63 @@ type FirstPassageResult struct {
 	// at the time resolution, zero spread; passage.Tracker.Degeneracies):
 	// the slope is not a measurement of the escape rate when present.
 	Warnings []string `json:"warnings,omitempty"`
+	// PretrainDiverged: pre-training met the divergence rule (DivergenceRule,
+	// Note say which and where), so there is no minimum to restart from and
+	// no statistics; Diverged counts continuation runs that met the rule
+	// (DivergenceRule then too). Either way the fit and implied n are
+	// undefined (NaN, null in JSON).
+	PretrainDiverged bool   `json:"pretrain_diverged,omitempty"`
+	DivergenceRule   string `json:"divergence_rule,omitempty"`
+	Note             string `json:"note,omitempty"`
 }
 
 // FirstPassage pre-trains (cached), measures the spectrum at θ* (cached) and
 // runs the continuation experiment of section 5.3.2 (Fig. 3c).
 func FirstPassage(ctx context.Context, env run.Env, c FirstPassageConfig) (run.Result[FirstPassageResult], error) {
+	c.FreeSteps = min(c.FreeSteps, c.MaxSteps) // the free runs never outlast the others
 	if err := c.Validate(); err != nil {
 		return run.Result[FirstPassageResult]{}, err
 	}
-	sess, pre, err := PretrainSession(ctx, env, c.Pretrain)
+	start := time.Now()
+	sess, pre, bad, err := pretrainOrDiverged(ctx, env, c.Pretrain)
 	if err != nil {
 		return run.Result[FirstPassageResult]{}, err
 	}
-	if p, bad := c.Pretrain.Run.FirstDiverged(pre.Result.History); bad {
-		return run.Result[FirstPassageResult]{}, fmt.Errorf("fpt: pre-training diverged at epoch %d (full-batch loss %.4g, above %g × the zero-output loss %.3g): %w", p.Epoch, p.Loss, float64(DivergenceFactor), c.Pretrain.Run.ReferenceLoss(), train.ErrDiverged)
+	spec := env.Spec("network/fpt", FirstPassageVersion, c, c.Seed)
+	if bad != nil {
+		res := FirstPassageResult{Pretrained: bad.Pretrained, PretrainDiverged: true, DivergenceRule: bad.Rule, Note: bad.Note,
+			LStar: math.NaN(), HStar: math.NaN()}
+		undefined(&res)
+		return run.Compose(spec, start, false, res)
 	}
 	if !pre.Result.Stationary && !c.AllowNonStationary {
-		return run.Result[FirstPassageResult]{}, fmt.Errorf("fpt: pre-training has not converged, so θ* is not a minimum: %s; train longer (more pre-training epochs or until stationary) or raise the tolerance", pre.Result.Note)
+		return run.Result[FirstPassageResult]{}, run.BadInput(fmt.Errorf("pre-training has not converged, so θ* is not a minimum: %s; train longer (more pretrain-epochs, or until-stationary) or raise stationary-tol (allow-nonstationary accepts it)", pre.Result.Note))
 	}
 	ms, err := spectrumAt(ctx, env, c.Pretrain, func() (*Session, error) { return sess, nil })
 	if err != nil {
 		return run.Result[FirstPassageResult]{}, err
 	}
-	spec := env.Spec("network/fpt", FirstPassageVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FirstPassageResult, error) {
+	r, err := run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FirstPassageResult, error) {
 		return continuation(ctx, sess, pre.Result, ms.Result, c, env.Progress)
 	})
+	if err == nil && r.Result.Diverged > 0 {
+		// After the cache, so that results cached before this rule are flagged the same way.
+		r.Result.DivergenceRule = c.Pretrain.Run.DivergenceRule()
+		undefined(&r.Result)
+	}
+	return r, err
+}
+
+// undefined marks the estimates of a diverged result as undefined (NaN):
+// a diverged experiment reports no slope, never 0 [0, 0].
+func undefined(res *FirstPassageResult) {
+	nan := math.NaN()
+	line := passage.Line{Slope: nan, Intercept: nan, CI: run.NewInterval(nan, nan)}
+	res.Fit.LogLog, res.Fit.LogLin, res.ImpliedN = line, line, nan
 }
 
 func continuation(ctx context.Context, sess *Session, pre Pretrained, ms MinimumSpectrum, c FirstPassageConfig, progress run.Progress) (FirstPassageResult, error) {
-	res := FirstPassageResult{Pretrained: pre, Spectrum: ms, LStar: pre.LStar, HStar: ms.HStar, TimeStep: float64(c.Every) * c.Eta}
+	res := FirstPassageResult{Pretrained: &pre, Spectrum: &ms, LStar: pre.LStar, HStar: ms.HStar, TimeStep: float64(c.Every) * c.Eta}
 	net, err := ShallowFromParams(sess.Arch, sess.Params())
 	if err != nil {
 		return res, err
