@@ -313,3 +313,9 @@ func (r FirstPassageResult) ClosestEstimator() Estimator {
 	}
 	return best
 }
+
+// NoMinimum returns why there is no minimum θ* to restart from
+// (pre-training diverged), or nil when there is one.
+func (r FirstPassageResult) NoMinimum() error {
+	return noMinimum(r.PretrainDiverged, r.Note, r.DivergenceRule)
+}

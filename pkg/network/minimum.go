@@ -255,3 +255,16 @@ func pretrainOrDiverged(ctx context.Context, env run.Env, c PretrainConfig) (*Se
 func (c MinimumConfig) MemoryBytes() float64 {
 	return c.Pretrain.MemoryBytes() + 8*float64(c.K+2)*c.Pretrain.Run.Params()
 }
+
+// NoMinimum returns why there is no minimum θ* (pre-training diverged), or
+// nil when there is one; a notebook stops there with the reason.
+func (m MinimumResult) NoMinimum() error {
+	return noMinimum(m.Diverged, m.Note, m.DivergenceRule)
+}
+
+func noMinimum(diverged bool, note, rule string) error {
+	if !diverged {
+		return nil
+	}
+	return fmt.Errorf("pre-training diverged (%s; rule: %s): there is no minimum θ*; lower pretrain-eta", note, rule)
+}

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"io"
 	"reflect"
 	"regexp"
 	"strings"
@@ -146,5 +147,31 @@ func TestNetworkParameterNames(t *testing.T) {
 		if got := strings.Join(param.Declare(c.d).Names(), " "); got != c.names {
 			t.Errorf("%T: %s\nwant %s", c.d, got, c.names)
 		}
+	}
+}
+
+// A diverged pre-training is a flagged result that says why there is no θ*,
+// in text and through NoMinimum; a good one is not flagged.
+func TestPretrainDivergenceIsAResult(t *testing.T) {
+	rule := PaperPretrain(run.Quick).Run.DivergenceRule()
+	if !strings.Contains(rule, "zero-output loss 0.5 = 5") {
+		t.Errorf("rule %q", rule)
+	}
+	m := MinimumResult{Diverged: true, DivergenceRule: rule, Note: "pre-training diverged at epoch 3 (full-batch loss 1e+09)"}
+	f := FirstPassageResult{PretrainDiverged: true, DivergenceRule: rule, Note: m.Note}
+	for _, err := range []error{m.NoMinimum(), f.NoMinimum()} {
+		if err == nil || !strings.Contains(err.Error(), "epoch 3") || !strings.Contains(err.Error(), rule) {
+			t.Errorf("NoMinimum: %v", err)
+		}
+	}
+	var b strings.Builder
+	for _, w := range []interface{ WriteText(io.Writer) error }{m, f} {
+		b.Reset()
+		if err := w.WriteText(&b); err != nil || !strings.Contains(b.String(), "DIVERGED") || !strings.Contains(b.String(), rule) {
+			t.Errorf("%T text: %q %v", w, b.String(), err)
+		}
+	}
+	if (MinimumResult{}).NoMinimum() != nil || (FirstPassageResult{}).NoMinimum() != nil {
+		t.Error("a result without divergence has no minimum")
 	}
 }
