@@ -193,6 +193,17 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
 		{"lanczos", []string{"spectrum", "-widths", "100000", "-lanczos", "50000"}},
 		{"N", []string{"spectrum", "-N", "1000000000000"}},
+		{"Ps", []string{"fpt-p", "-Ps", "1,1"}},
+		{"Ps", []string{"fpt-p", "-Ps", "0"}},
+		{"N", []string{"fpt-p", "-Ps", "1,20000", "-N", "10000"}},
+		{"runs", []string{"fpt-dynamics", "-runs", "2"}},
+		{"dynamics", []string{"fpt-dynamics", "-dynamics", "sgd"}}, // every dynamics runs: no such flag
+		{"B", []string{"noise-panels", "-cnn-B", "301"}},
+		{"cnn-channels", []string{"noise-panels", "-cnn-channels", "1,1,,1"}},
+		{"mlp-epochs", []string{"noise-panels", "-mlp-epochs", "1"}},
+		{"fit-cmin", []string{"fpt", "-model", "mlp", "-fit-cmin", "6"}},
+		{"c", []string{"fpt", "-model", "mlp", "-c", "2.5"}},
+		{"allow-nonstationary", []string{"fpt", "-model", "mlp", "-allow-nonstationary=maybe"}},
 	} {
 		assertRefused(t, c.args, c.flag)
 	}
