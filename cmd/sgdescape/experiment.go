@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
 	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -35,14 +37,14 @@ func (o *runOptions) declare(fs *flag.FlagSet) {
 // entryFor picks the registry entry of command name from args: the
 // variant's selector flag (fpt -model mlp) is read before parsing.
 func entryFor(name string, args []string) (experiment.Entry, error) {
-	vs := experiment.Variants(name)
+	vs := registry.Variants(name)
 	if len(vs) == 0 {
-		e, _ := experiment.Lookup(name, "")
+		e, _ := registry.Lookup(name, "")
 		return e, nil
 	}
-	first, _ := experiment.Lookup(name, "")
+	first, _ := registry.Lookup(name, "")
 	v := prescan(args, first.Selector, vs[0])
-	if e, ok := experiment.Lookup(name, v); ok && v != "" {
+	if e, ok := registry.Lookup(name, v); ok && v != "" {
 		return e, nil
 	}
 	return experiment.Entry{}, usagef("unknown -%s %q (available: %s)", first.Selector, v, strings.Join(vs, ", "))
@@ -62,11 +64,11 @@ func runExperiment(name string, args []string, stdout, stderr io.Writer) error {
 	in := e.New(scale)
 	fs := newFlags(name, stderr)
 	if e.Selector != "" {
-		fs.String(e.Selector, e.Variant, "which experiment: "+strings.Join(experiment.Variants(name), " or "))
+		fs.String(e.Selector, e.Variant, "which experiment: "+strings.Join(registry.Variants(name), " or "))
 	}
 	in.Params.Flags(fs)
 	opt.declare(fs)
-	if err := parse(fs, args, func(w io.Writer) error { return e.WriteHelp(w) }); err != nil {
+	if err := parse(fs, args, func(w io.Writer) error { return e.WriteHelp(w, registry.Variants(e.Name)) }); err != nil {
 		return err
 	}
 	if err := in.Check(); err != nil {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/registry"
 )
 
 // helpFlags runs `<variant> -h` and returns the flags it lists with their
@@ -36,7 +36,7 @@ func variants() [][]string {
 	for n := range commands {
 		names = append(names, n)
 	}
-	for _, n := range experiment.Names() {
+	for _, n := range registry.Names() {
 		if _, dup := commands[n]; !dup {
 			names = append(names, n)
 		}
@@ -193,9 +193,9 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
 		{"lanczos", []string{"spectrum", "-widths", "100000", "-lanczos", "50000"}},
 		{"N", []string{"spectrum", "-N", "1000000000000"}},
-		{"Ps", []string{"fpt-p", "-Ps", "1,1"}},
-		{"Ps", []string{"fpt-p", "-Ps", "0"}},
-		{"N", []string{"fpt-p", "-Ps", "1,20000", "-N", "10000"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "1,1"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "0"}},
+		{"N", []string{"fpt-grid", "-Ps", "1,20000", "-N", "10000"}},
 		{"runs", []string{"fpt-dynamics", "-runs", "2"}},
 		{"dynamics", []string{"fpt-dynamics", "-dynamics", "sgd"}}, // every dynamics runs: no such flag
 		{"B", []string{"noise-panels", "-cnn-B", "301"}},

@@ -22,7 +22,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -49,7 +50,7 @@ func main() {
 
 func runMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) >= 2 && args[0] == "help" && args[1] == "params" { // the generated parameter reference
-		if err := experiment.Reference(stdout); err != nil {
+		if err := registry.Reference(stdout); err != nil {
 			fmt.Fprintf(stderr, "sgdescape help params: %v\n", err)
 			return 1
 		}
@@ -93,7 +94,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 // lookupCommand returns the command called name: a registered experiment
 // (pkg/experiment) or one of the verbs that are commands (sweep, data, …).
 func lookupCommand(name string) (command, bool) {
-	for _, e := range experiment.All() {
+	for _, e := range registry.All() {
 		if e.Name != name {
 			continue
 		}
@@ -109,7 +110,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sgdescape <command> [flags]   (sgdescape <command> -h or sgdescape help <command> lists a command's flags)")
 	fmt.Fprintln(w, "commands:")
 	seen := map[string]bool{}
-	for _, n := range experiment.Names() {
+	for _, n := range registry.Names() {
 		c, _ := lookupCommand(n)
 		fmt.Fprintf(w, "  %-12s %s\n", n, c.summary)
 		seen[n] = true
@@ -141,13 +142,4 @@ func writeJSON(w io.Writer, v any, warnf ...func(format string, args ...any)) er
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// runCommand runs command name with args (a sweep task, in-process).
-func runCommand(name string, args []string, stdout, stderr io.Writer) error {
-	c, ok := lookupCommand(name)
-	if !ok {
-		return usagef("unknown command %q", name)
-	}
-	return c.run(args, stdout, stderr)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
+	"github.com/sgdescape/sgdescape/pkg/sweep/validity"
 )
 
 func TestTheoryChecksAgree(t *testing.T) {
@@ -185,5 +186,37 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 	fr.NOutliers = 2
 	if v := EscapeVerdict([]FPTRow{NewFPTRow(fr)}, nil); !strings.Contains(v, "P = 2 DEGENERATE:** c = 1.0000001") {
 		t.Errorf("escape verdict %s", v)
+	}
+}
+
+// Whatif counts the points within the tolerance per grid (by name, in any
+// order of the grids) and names the furthest in the verdict.
+func TestWhatif(t *testing.T) {
+	nan := math.NaN()
+	m := func(r ...float64) *validity.Map {
+		x := make([]float64, len(r))
+		for i := range x {
+			x[i] = float64(i + 1)
+		}
+		return &validity.Map{XName: "eta", X: x, Y: []float64{nan}, Ratio: [][]float64{r}, Lo: [][]float64{r}, Hi: [][]float64{r},
+			Why: [][]string{make([]string, len(r))}, Tol: 0.1}
+	}
+	res := validity.GridsResult{Tol: 0.1, Grids: []validity.Grid{
+		{Name: "fpt-P", Equation: "Eq. 15 (slope)", Map: m(1.05, 0.5, nan), Source: "t.csv"},
+		{Name: "stationary", Equation: "Eq. 17 (φ)", Map: m(1, 1.2, 0.95, 1.09), Source: "grid run here"},
+		{Name: "fpt-etaB", Equation: "Eq. 15 (slope)", Map: m(2), Source: "grid run here"},
+	}}
+	rows, tab, verdict := Whatif(res, "quick")
+	want := map[string][2]int{"stationary": {4, 3}, "fpt-etaB": {1, 0}, "fpt-P": {2, 1}}
+	for _, r := range rows {
+		if w := want[r.Grid]; r.Points != w[0] || r.Within != w[1] {
+			t.Errorf("%s: %d within of %d, want %v", r.Grid, r.Within, r.Points, w)
+		}
+	}
+	if rows[1].Source != "quick grid run here (quick)" || rows[0].Source != "t.csv" || len(tab.Rows) != 3 {
+		t.Errorf("rows %+v", rows)
+	}
+	if !strings.Contains(verdict, "at 3 of 4") || !strings.Contains(verdict, "at 1 of 2 values of $P$") || !strings.Contains(verdict, "eta=2: 0.50") {
+		t.Errorf("verdict: %s", verdict)
 	}
 }

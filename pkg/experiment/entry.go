@@ -1,19 +1,21 @@
-// Package experiment is the registry of sgdescape's experiments: each one is
-// registered once (All, in list.go) with its name, its typed configuration
-// — whose parameters the configuration declares itself (pkg/param) — its
-// presets at quick and paper scale and its function
+// Package experiment defines what a registered experiment is (Entry, made
+// by Define from a Def): its name, its typed configuration — whose
+// parameters the configuration declares itself (pkg/param) — its presets at
+// quick and paper scale and its function
 //
 //	func X(ctx context.Context, env run.Env, cfg Config) (run.Result[T], error)
 //
-// Every front end works from this list and nothing else: the command line
-// (one command per entry, flags from the declarations), the notebooks'
-// overrides (SGDESCAPE_SET="fpt.eta=0.05"), sweep tasks (run in-process with
-// typed configurations, checked at plan time by the same code), the paper
-// suite and the generated parameter reference (PARAMETERS.md).
+// and how front ends run one (Instance: preset → parameters → Check → Run
+// → Outcome). The list of all experiments is pkg/registry. Every front end
+// works from it and nothing else: the command line (one command per entry,
+// flags from the declarations), the notebooks' overrides
+// (SGDESCAPE_SET="fpt.eta=0.05"), sweep tasks (run in-process with typed
+// configurations, checked at plan time by the same code), the paper suite
+// and the generated parameter reference.
 //
 // A new experiment touches its own package (configuration with Declare and
-// Validate, function, presets, tests), one line in list.go, its comparison
-// in pkg/compare and its notebook.
+// Validate, function, presets, tests), one line in pkg/registry/list.go, its
+// comparison in pkg/compare and its notebook.
 package experiment
 
 import (
@@ -73,6 +75,7 @@ type Entry struct {
 
 	lower   string
 	cfgType reflect.Type
+	resType reflect.Type
 	preset  func(run.Scale) any
 	declare func(cfg any) *param.Set
 	run     func(context.Context, run.Env, any) (Outcome, error)
@@ -86,6 +89,7 @@ func Define[C Config, PC interface {
 	return Entry{
 		Name: d.Name, Variant: d.Variant, Selector: d.Selector, Summary: d.Summary, Native: d.Native, lower: d.Lower,
 		cfgType: reflect.TypeFor[C](),
+		resType: reflect.TypeFor[T](),
 		preset:  func(s run.Scale) any { c := d.Preset(s); return &c },
 		declare: func(cfg any) *param.Set { return param.Declare(PC(cfg.(*C))) },
 		run: func(ctx context.Context, env run.Env, cfg any) (Outcome, error) {
@@ -105,6 +109,10 @@ func (e Entry) ID() string {
 	}
 	return e.Name + "/" + e.Variant
 }
+
+// NewResult returns a pointer to a zero result of the entry's type (for
+// decoding a recorded result).
+func (e Entry) NewResult() any { return reflect.New(e.resType).Interface() }
 
 // ConfigType is the entry's configuration type.
 func (e Entry) ConfigType() reflect.Type { return e.cfgType }

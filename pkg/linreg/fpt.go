@@ -2,6 +2,7 @@ package linreg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -70,18 +71,23 @@ type FPTResult struct {
 	Eta      float64       `json:"eta"`
 	B        int           `json:"B"`
 	Spectrum
-	Fit        passage.Result `json:"fit"`
-	ModeRatio  float64        `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
-	FitCMin    float64        `json:"fit_cmin"`         // the threshold from which the slope is fitted
-	SlopeMean  float64        `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
-	SlopeMax   float64        `json:"slope_theory_max"` // with h* = λ_max
-	GLDD       float64        `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
-	ArrSlope   float64        `json:"arrhenius_loglin_slope"`
-	FitNote    string         `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
-	Censored   []int          `json:"censored"`
-	Diverged   int            `json:"diverged"`
-	TotalSteps int64          `json:"total_steps"`
-	TimeUnit   string         `json:"time_unit"`
+	Fit       passage.Result `json:"fit"`
+	ModeRatio float64        `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
+	FitCMin   float64        `json:"fit_cmin"`         // the threshold from which the slope is fitted
+	SlopeMean float64        `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
+	SlopeMax  float64        `json:"slope_theory_max"` // with h* = λ_max
+	GLDD      float64        `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
+	ArrSlope  float64        `json:"arrhenius_loglin_slope"`
+	FitNote   string         `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
+	// Undetermined says why the slope is undefined (null) when too many runs
+	// are censored: the point is "slower than" the step budget, not a failure.
+	Undetermined string `json:"undetermined,omitempty"`
+	// SlowerThanBudget flags such a point in tables and validity maps.
+	SlowerThanBudget bool   `json:"slower_than_budget"`
+	Censored         []int  `json:"censored"`
+	Diverged         int    `json:"diverged"`
+	TotalSteps       int64  `json:"total_steps"`
+	TimeUnit         string `json:"time_unit"`
 	// Warnings name degenerate first-passage estimates (passages at the
 	// time resolution, zero spread; passage.Tracker.Degeneracies).
 	Warnings []string `json:"warnings,omitempty"`
@@ -181,6 +187,13 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	}
 	for _, e := range res.Fit.Estimates {
 		res.Censored = append(res.Censored, e.Censored)
+	}
+	if errors.Is(err, passage.ErrTooFewReliable) {
+		// Censored is data: the runs did not pass enough thresholds within
+		// MaxSteps. The estimates (with their restricted means, lower bounds
+		// of the mean passage time) are the result; the slope is undefined.
+		res.Undetermined = fmt.Sprintf("slower than the step budget: fewer than two thresholds were passed by most of the %d runs within maxsteps = %d steps; the mean first-passage times exceed the restricted means shown and the slope is undefined (raise maxsteps)", c.Runs, c.MaxSteps)
+		res.SlowerThanBudget, err = true, nil
 	}
 	if err != nil {
 		return res, err

@@ -10,10 +10,10 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
-// FPTOverPConfig is Fig. 3b: the first-passage experiment Base at every
+// FPTGridConfig is Fig. 3b: the first-passage experiment Base at every
 // number of parameters P of Ps (n = P), each with the paper's threshold
 // grid for its P (PaperThresholds) unless Base.C is set.
-type FPTOverPConfig struct {
+type FPTGridConfig struct {
 	Base FPTConfig `json:"base"`
 	Ps   []int     `json:"Ps"`
 }
@@ -27,14 +27,13 @@ type FPTDynamicsConfig struct {
 }
 
 // declarePs declares the base's parameters with the list Ps in place of P.
-func declarePs(s *param.Set, base *FPTConfig, ps *[]int, hide ...string) {
-	base.Declare(s)
-	s.Hide(append([]string{"P"}, hide...)...)
+func declarePs(s *param.Set, base *FPTConfig, ps *[]int, except ...string) {
+	s.Except(base, append([]string{"P"}, except...)...)
 	s.Ints(ps, "Ps", "numbers of parameters P (n = P), one experiment each", param.Min(1), param.MaxItems(100))
 }
 
 // Declare declares the base experiment's parameters with Ps instead of P.
-func (c *FPTOverPConfig) Declare(s *param.Set) { declarePs(s, &c.Base, &c.Ps) }
+func (c *FPTGridConfig) Declare(s *param.Set) { declarePs(s, &c.Base, &c.Ps) }
 
 // Declare declares the base experiment's parameters with Ps instead of P
 // (and without -dynamics: every dynamics runs).
@@ -66,7 +65,7 @@ func checkPs(ps []int) error {
 }
 
 // Sweep returns the experiments in order: one per P.
-func (c FPTOverPConfig) Sweep() FPTSweepConfig {
+func (c FPTGridConfig) Sweep() FPTSweepConfig {
 	var out FPTSweepConfig
 	for _, p := range c.Ps {
 		out.Configs = append(out.Configs, at(c.Base, p))
@@ -78,7 +77,7 @@ func (c FPTOverPConfig) Sweep() FPTSweepConfig {
 func (c FPTDynamicsConfig) Sweep(P int) FPTSweepConfig { return DynamicsComparison(at(c.Base, P)) }
 
 // Validate checks every experiment of the grid.
-func (c FPTOverPConfig) Validate() error {
+func (c FPTGridConfig) Validate() error {
 	if err := checkPs(c.Ps); err != nil {
 		return err
 	}
@@ -99,7 +98,7 @@ func (c FPTDynamicsConfig) Validate() error {
 }
 
 // MemoryBytes is the largest experiment's: they run one after the other.
-func (c FPTOverPConfig) MemoryBytes() float64 { return c.Sweep().MemoryBytes() }
+func (c FPTGridConfig) MemoryBytes() float64 { return c.Sweep().MemoryBytes() }
 
 // MemoryBytes is the largest experiment's: they run one after the other.
 func (c FPTDynamicsConfig) MemoryBytes() float64 {
@@ -119,9 +118,9 @@ func (c FPTSweepConfig) MemoryBytes() float64 {
 	return m
 }
 
-// FPTOverP runs Fig. 3b: FPT at every P (each cached). The results are in
+// FPTGrid runs Fig. 3b: FPT at every P (each cached). The results are in
 // the order of Ps; FPTSweepResult.ByP finds one.
-func FPTOverP(ctx context.Context, env run.Env, c FPTOverPConfig) (run.Result[FPTSweepResult], error) {
+func FPTGrid(ctx context.Context, env run.Env, c FPTGridConfig) (run.Result[FPTSweepResult], error) {
 	if err := c.Validate(); err != nil {
 		return run.Result[FPTSweepResult]{}, err
 	}
@@ -193,10 +192,10 @@ func (r FPTDynamicsResult) WriteText(w io.Writer) error {
 	return nil
 }
 
-// PaperFPTOverP is Fig. 3b's grid: PaperFPT at P ∈ {1, 2, 5, 10} (the
+// PaperFPTGrid is Fig. 3b's grid: PaperFPT at P ∈ {1, 2, 5, 10} (the
 // paper's values of P were not recovered), each with its threshold grid.
-func PaperFPTOverP(scale run.Scale) FPTOverPConfig {
-	return FPTOverPConfig{Base: AutoFPT(scale), Ps: []int{1, 2, 5, 10}}
+func PaperFPTGrid(scale run.Scale) FPTGridConfig {
+	return FPTGridConfig{Base: AutoFPT(scale), Ps: []int{1, 2, 5, 10}}
 }
 
 // PaperFPTDynamics compares the dynamics at P ∈ {1, 10}: the smallest and

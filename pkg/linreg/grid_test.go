@@ -16,7 +16,7 @@ import (
 // for the comparison of dynamics.
 func TestGridsAreThePapersExperiments(t *testing.T) {
 	for _, s := range []run.Scale{run.Quick, run.Paper} {
-		over := PaperFPTOverP(s)
+		over := PaperFPTGrid(s)
 		for i, f := range over.Sweep().Configs {
 			if P := over.Ps[i]; !reflect.DeepEqual(f, PaperFPT(P, s)) {
 				t.Errorf("%s, P = %d: %+v, want PaperFPT", s, P, f)
@@ -30,7 +30,7 @@ func TestGridsAreThePapersExperiments(t *testing.T) {
 		}
 	}
 	// A grid set by hand applies to every P.
-	c := PaperFPTOverP(run.Quick)
+	c := PaperFPTGrid(run.Quick)
 	c.Base.C = []float64{1.5, 2}
 	for _, f := range c.Sweep().Configs {
 		if !reflect.DeepEqual(f.C, []float64{1.5, 2}) {
@@ -44,7 +44,7 @@ func TestGridParameters(t *testing.T) {
 	for _, c := range []struct {
 		d      param.Declarer
 		hidden []string
-	}{{&FPTOverPConfig{}, []string{"P"}}, {&FPTDynamicsConfig{}, []string{"P", "dynamics"}}} {
+	}{{&FPTGridConfig{}, []string{"P"}}, {&FPTDynamicsConfig{}, []string{"P", "dynamics"}}} {
 		s := param.Declare(c.d)
 		if _, ok := s.Lookup("Ps"); !ok {
 			t.Errorf("%T: no Ps", c.d)
@@ -56,9 +56,9 @@ func TestGridParameters(t *testing.T) {
 		}
 	}
 	for name, cfg := range map[string]interface{ Validate() error }{
-		"no P":       FPTOverPConfig{Base: AutoFPT(run.Quick)},
-		"P twice":    FPTOverPConfig{Base: AutoFPT(run.Quick), Ps: []int{2, 2}},
-		"N ≤ P":      FPTOverPConfig{Base: AutoFPT(run.Quick), Ps: []int{1, 10000}},
+		"no P":       FPTGridConfig{Base: AutoFPT(run.Quick)},
+		"P twice":    FPTGridConfig{Base: AutoFPT(run.Quick), Ps: []int{2, 2}},
+		"N ≤ P":      FPTGridConfig{Base: AutoFPT(run.Quick), Ps: []int{1, 10000}},
 		"dyn, no P":  FPTDynamicsConfig{Base: AutoFPT(run.Quick)},
 		"dyn, N ≤ P": FPTDynamicsConfig{Base: AutoFPT(run.Quick), Ps: []int{10000}},
 	} {
@@ -74,7 +74,7 @@ func TestGridRunsMatchSingleRuns(t *testing.T) {
 	base := FPTConfig{Problem: Problem{N: 150, XStd: 1, Labels: data.LabelsGaussian, Seed: 4}, Config: dynamics.Config{Kind: dynamics.SGD, Eta: 0.1, B: 1},
 		Runs: 6, C: []float64{1.2, 1.5}, MaxSteps: 50000, Boot: 0}
 	ctx := context.Background()
-	r, err := FPTOverP(ctx, run.Env{}, FPTOverPConfig{Base: base, Ps: []int{2, 1}})
+	r, err := FPTGrid(ctx, run.Env{}, FPTGridConfig{Base: base, Ps: []int{2, 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,3 +48,7 @@ func timeResolution(c FPTConfig) float64 {
 	}
 	return c.DT
 }
+
+// MemoryBytes of the grid: its points run one after another, so the largest
+// is what must fit.
+func (c StationarySweepConfig) MemoryBytes() float64 { return c.Base.MemoryBytes() }

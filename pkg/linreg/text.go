@@ -10,7 +10,7 @@ import (
 func (res StationaryResult) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if res.Diverged {
-		fmt.Fprintf(tw, "DIVERGED\tthe run blew up (η too large for this problem); no stationary distribution\n")
+		fmt.Fprintf(tw, "DIVERGED\t%s\n", res.Reason)
 	} else {
 		fmt.Fprintf(tw, "φ fit (maximum likelihood)\t%.4g  [%.4g, %.4g]\n", res.Fit.MLE, float64(res.Fit.MLECI[0]), float64(res.Fit.MLECI[1]))
 		fmt.Fprintf(tw, "φ fit (histogram, as the paper)\t%.4g  [%.4g, %.4g]\n", res.Fit.Hist, float64(res.Fit.HistCI[0]), float64(res.Fit.HistCI[1]))
@@ -40,6 +40,9 @@ func (res FPTResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "slope theory with h* = λ_max %.4g\t%.4g\n", res.HMax, res.SlopeMax)
 	if res.FitNote != "" {
 		fmt.Fprintf(tw, "note\t%s\n", res.FitNote)
+	}
+	if res.Undetermined != "" {
+		fmt.Fprintf(tw, "CENSORED\t%s\n", res.Undetermined)
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(tw, "DEGENERATE\t%s\n", w)

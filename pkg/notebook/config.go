@@ -2,10 +2,15 @@ package notebook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
 	"strings"
+
+	"github.com/sgdescape/sgdescape/pkg/suite"
+
+	"github.com/sgdescape/sgdescape/pkg/registry"
 
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/param"
@@ -37,7 +42,7 @@ func Settings() ([]param.Setting, error) {
 
 func knownSetting(s param.Setting) error {
 	var scopes []string
-	for _, e := range experiment.All() {
+	for _, e := range registry.All() {
 		if s.Scope != "" && e.Name != s.Scope {
 			continue
 		}
@@ -47,7 +52,7 @@ func knownSetting(s param.Setting) error {
 		scopes = append(scopes, e.Name)
 	}
 	if s.Scope != "" && len(scopes) == 0 {
-		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(experiment.Names(), ", "))
+		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(registry.Names(), ", "))
 	}
 	if s.Scope != "" {
 		return fmt.Errorf("%s: %s has no parameter %q (sgdescape %s -h lists them)", s, s.Scope, s.Name, s.Scope)
@@ -65,6 +70,7 @@ func Config[C any, PC interface {
 	param.Declarer
 }](name string, cfg C) C {
 	Check(registered(name, reflect.TypeFor[C]()))
+	Check(isPreset(name, cfg))
 	st, err := Settings()
 	Check(err)
 	if _, err := param.Declare(PC(&cfg)).Apply(st, name); err != nil {
@@ -76,6 +82,23 @@ func Config[C any, PC interface {
 		}
 	}
 	return cfg
+}
+
+// isPreset refuses a notebook configuration that is not the registry's
+// preset at the notebook's scale: the paper suite (pkg/suite) reproduces a
+// notebook's experiments from the registry alone, so a notebook may only
+// change them through SGDESCAPE_SET.
+func isPreset(name string, cfg any) error {
+	e, err := entryOf(name, reflect.TypeOf(cfg))
+	if err != nil {
+		return err
+	}
+	want, _ := json.Marshal(e.New(RunScale()).Config)
+	got, _ := json.Marshal(&cfg)
+	if string(want) != string(got) {
+		return fmt.Errorf("notebook.Config(%q, …): the configuration given is not the registry's preset of %s at scale %s; change it with SGDESCAPE_SET (or change the preset), so that `sgdescape suite` runs what the notebook shows", name, name, RunScale())
+	}
+	return nil
 }
 
 func registered(name string, t reflect.Type) error {
@@ -96,12 +119,21 @@ func Run[T any](name string, cfg any) T {
 	return res
 }
 
+// RecordsVar names a records folder of `sgdescape suite`: when it is set,
+// Run renders the recorded result of each configuration instead of
+// computing it, and ends the cell when there is none (make report
+// SCALE=paper RECORDS=DIR).
+const RecordsVar = EnvPrefix + "RECORDS"
+
 // RunOutcome is Run with the provenance: the result and its envelope.
 func RunOutcome(name string, cfg any) experiment.Outcome {
 	e, err := entryOf(name, reflect.TypeOf(cfg))
 	Check(err)
 	in := e.New(RunScale())
 	reflect.ValueOf(in.Config).Elem().Set(reflect.ValueOf(cfg))
+	if dir := os.Getenv(RecordsVar); dir != "" {
+		return fromRecord(dir, in)
+	}
 	var env run.Env
 	if e.Native != "" {
 		env = NativeEnv(e.Summary)
@@ -113,11 +145,21 @@ func RunOutcome(name string, cfg any) experiment.Outcome {
 	return out
 }
 
+// fromRecord loads the suite's record of in from dir, says where it was
+// made, and decodes its result into the experiment's result type.
+func fromRecord(dir string, in *experiment.Instance) experiment.Outcome {
+	rec, err := suite.Load(dir, suite.Item{Instance: in})
+	Check(err)
+	out := in.Entry.NewResult()
+	env, err := rec.Outcome(out)
+	Check(err)
+	fmt.Printf("[%s: %s]\n", in.Entry.ID(), rec.Where())
+	return experiment.Outcome{Envelope: env, Result: reflect.ValueOf(out).Elem().Interface()}
+}
+
 func entryOf(name string, t reflect.Type) (experiment.Entry, error) {
-	for _, e := range experiment.All() {
-		if e.Name == name && e.ConfigType() == t {
-			return e, nil
-		}
+	if e, ok := registry.All().ByConfig(name, t); ok {
+		return e, nil
 	}
-	return experiment.Entry{}, fmt.Errorf("notebook: no registered experiment %q has configuration type %v (pkg/experiment/list.go)", name, t)
+	return experiment.Entry{}, fmt.Errorf("notebook: no registered experiment %q has configuration type %v (pkg/registry/list.go)", name, t)
 }

@@ -113,3 +113,24 @@ func (s *Set) Values() []Setting {
 	}
 	return out
 }
+
+// Except declares the parameters of c except those named: for a
+// configuration that embeds another one and sets some of its fields itself
+// (a grid over η and B declares the base's other parameters, not its η and B).
+func (s *Set) Except(c Declarer, names ...string) {
+	sub := &Set{prefix: s.prefix}
+	c.Declare(sub)
+	skip := map[string]bool{}
+	for _, n := range names {
+		skip[s.prefix+n] = true
+	}
+	for _, p := range sub.params {
+		if skip[p.Name] {
+			continue
+		}
+		if _, dup := s.Lookup(p.Name); dup {
+			panic(fmt.Sprintf("param: %q declared twice", p.Name))
+		}
+		s.params = append(s.params, p)
+	}
+}

@@ -1,6 +1,7 @@
 package passage
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -38,6 +39,11 @@ type Result struct {
 	Diverged    int          `json:"diverged"`
 	Bootstrap   int          `json:"bootstrap"`
 }
+
+// ErrTooFewReliable is returned by Analyze when fewer than two thresholds
+// have reliable passages (most runs censored): the estimates are still
+// returned — censoring is data — but the slope is undefined (NaN).
+var ErrTooFewReliable = errors.New("first passage: fewer than two reliable thresholds")
 
 // Analyze estimates the mean first-passage time of every threshold, and fits
 // log(mean) against log c (and against c) over the thresholds c ≥ fitMin
@@ -105,7 +111,10 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 	m0 := means(runs)
 	ll, lin, ok := fit(m0)
 	if !ok {
-		return res, fmt.Errorf("first passage: fewer than two reliable thresholds with c ≥ %v (thresholds %v); raise -maxsteps or add thresholds", fitMin, tr.C)
+		nan := math.NaN()
+		res.LogLog = Line{Slope: nan, Intercept: nan, CI: run.NewInterval(nan, nan)}
+		res.LogLin = res.LogLog
+		return res, fmt.Errorf("%w with c ≥ %v (thresholds %v); raise the step budget or add thresholds", ErrTooFewReliable, fitMin, tr.C)
 	}
 	res.LogLog = Line{Intercept: ll[0], Slope: ll[1]}
 	res.LogLin = Line{Intercept: lin[0], Slope: lin[1]}

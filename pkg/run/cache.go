@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -63,7 +62,7 @@ func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
 	if !complete(b, out) || !intact(b) {
 		return false, nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := UnmarshalJSON(b, out); err != nil {
 		// A damaged entry is treated as missing; it is overwritten on store.
 		return false, nil
 	}

@@ -154,3 +154,102 @@ func structFields(v reflect.Value, path string, out map[string]any, bad *[]strin
 		out[name] = safeTree(fv, path+"."+name, bad)
 	}
 }
+
+// UnmarshalJSON decodes b into v like encoding/json, and then reads a null
+// where v has a float as NaN, which encoding/json leaves at zero: a number
+// that MarshalJSON wrote as null (undefined, overflowed) comes back as NaN,
+// never as a silent 0.
+func UnmarshalJSON(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
+	}
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		return err
+	}
+	nullsToNaN(reflect.ValueOf(v), tree)
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// nullsToNaN sets the floats of v whose JSON value in tree is null to NaN.
+func nullsToNaN(v reflect.Value, tree any) {
+	if !v.IsValid() {
+		return
+	}
+	if v.Kind() != reflect.Pointer && v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
+		return // decodes null itself (run.Float, time.Time)
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() && tree != nil {
+			nullsToNaN(v.Elem(), tree)
+		}
+	case reflect.Float32, reflect.Float64:
+		if tree == nil && v.CanSet() {
+			v.SetFloat(math.NaN())
+		}
+	case reflect.Struct:
+		if m, ok := tree.(map[string]any); ok {
+			structNulls(v, m)
+		}
+	case reflect.Slice, reflect.Array:
+		if items, ok := tree.([]any); ok {
+			for i := 0; i < v.Len() && i < len(items); i++ {
+				nullsToNaN(v.Index(i), items[i])
+			}
+		}
+	case reflect.Map:
+		m, ok := tree.(map[string]any)
+		if !ok || v.IsNil() || v.Type().Key().Kind() != reflect.String {
+			return
+		}
+		for _, k := range v.MapKeys() {
+			sub, ok := m[k.String()]
+			if !ok {
+				continue
+			}
+			cp := reflect.New(v.Type().Elem()).Elem()
+			cp.Set(v.MapIndex(k))
+			nullsToNaN(cp, sub)
+			v.SetMapIndex(k, cp)
+		}
+	}
+}
+
+// structNulls applies nullsToNaN to the fields of struct v, named as
+// encoding/json names them (embedded structs flattened).
+func structNulls(v reflect.Value, m map[string]any) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		fv := v.Field(i)
+		if f.Anonymous && name == "" {
+			if fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv = fv.Elem()
+			}
+			if fv.Kind() == reflect.Struct {
+				structNulls(fv, m)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if sub, ok := m[name]; ok {
+			nullsToNaN(fv, sub)
+		}
+	}
+}

@@ -68,3 +68,43 @@ func TestWriteJSONNeverFailsOnNonFinite(t *testing.T) {
 		t.Errorf("finite value changed:\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// A float written as null (undefined) reads back as NaN through the cache's
+// decoder, never as 0; everything else decodes as encoding/json does.
+func TestUnmarshalNullIsNaN(t *testing.T) {
+	type inner struct {
+		X float64 `json:"x"`
+	}
+	type emb struct {
+		E float64 `json:"e"`
+	}
+	type value struct {
+		emb
+		A  float64            `json:"a"`
+		B  []float64          `json:"b"`
+		M  map[string]float64 `json:"m"`
+		P  *inner             `json:"p"`
+		F  Float              `json:"f"`
+		In inner              `json:"in"`
+		N  int                `json:"n"`
+	}
+	v := value{emb: emb{math.Inf(1)}, A: math.NaN(), B: []float64{1, math.NaN()}, M: map[string]float64{"k": math.NaN(), "j": 2},
+		P: &inner{math.NaN()}, F: Float(math.NaN()), In: inner{3}, N: 4}
+	b, bad, err := MarshalJSON(v)
+	if err != nil || len(bad) != 5 {
+		t.Fatal(err, bad)
+	}
+	var got value
+	if err := UnmarshalJSON(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	nan := math.IsNaN
+	if !nan(got.E) || !nan(got.A) || got.B[0] != 1 || !nan(got.B[1]) || !nan(got.M["k"]) || got.M["j"] != 2 || !nan(got.P.X) ||
+		!nan(float64(got.F)) || got.In.X != 3 || got.N != 4 {
+		t.Errorf("decoded %+v (P %+v)", got, *got.P)
+	}
+	var plain value
+	if err := json.Unmarshal(b, &plain); err != nil || plain.A != 0 {
+		t.Errorf("encoding/json reads null as %v (the reason for UnmarshalJSON)", plain.A)
+	}
+}

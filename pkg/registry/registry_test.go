@@ -1,9 +1,8 @@
-package experiment
+package registry
 
 import (
 	"bytes"
 	"flag"
-	"math"
 	"os"
 	"regexp"
 	"strings"
@@ -87,7 +86,7 @@ func contains(list []string, s string) bool {
 }
 
 // TestReferenceCurrent keeps PARAMETERS.md equal to the registry
-// (go test ./pkg/experiment -run Reference -update rewrites it).
+// (go test ./pkg/registry -run Reference -update rewrites it).
 func TestReferenceCurrent(t *testing.T) {
 	var b bytes.Buffer
 	if err := Reference(&b); err != nil {
@@ -100,27 +99,11 @@ func TestReferenceCurrent(t *testing.T) {
 	}
 	got, err := os.ReadFile("PARAMETERS.md")
 	if err != nil || !bytes.Equal(got, b.Bytes()) {
-		t.Errorf("PARAMETERS.md is not the registry's reference; run go test ./pkg/experiment -run Reference -update")
+		t.Errorf("PARAMETERS.md is not the registry's reference; run go test ./pkg/registry -run Reference -update")
 	}
 	for _, e := range All() {
 		if !strings.Contains(b.String(), "## "+e.Name) {
 			t.Errorf("reference misses %s", e.ID())
 		}
-	}
-}
-
-// Encode names every non-finite number by its path from the envelope's
-// root, once ("result.fit.slope", not "resultresult.fit.slope").
-func TestEncodeNamesNonFinite(t *testing.T) {
-	type fit struct {
-		Slope float64 `json:"slope"`
-	}
-	out := Outcome{Result: struct {
-		Fit fit     `json:"fit"`
-		N   float64 `json:"n"`
-	}{fit{math.NaN()}, 2}}
-	b, bad, err := out.Encode()
-	if err != nil || len(bad) != 1 || bad[0] != "result.fit.slope (NaN)" || !strings.Contains(string(b), `"result.fit.slope (NaN)"`) {
-		t.Errorf("%v %q\n%s", err, bad, b)
 	}
 }
