@@ -181,6 +181,13 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {
 		t.Errorf("network verdict %s", v)
 	}
+	slow := network.FirstPassageResult{SlowerThanBudget: true, Undetermined: "slower than the step budget: …", Pretrained: &network.Pretrained{Stationary: true}}
+	if v := NetworkVerdict(slow, 200); !strings.Contains(v, "Slower than the step budget:** slower than the step budget") {
+		t.Errorf("censored network verdict %s", v)
+	}
+	if v := NetworkVerdict(network.FirstPassageResult{PretrainDiverged: true, Note: "at epoch 3"}, 200); !strings.Contains(v, "Pre-training DIVERGED** (at epoch 3") {
+		t.Errorf("pre-training diverged verdict %s", v)
+	}
 
 	fr := linreg.FPTResult{Warnings: []string{"c = 1.0000001: zero spread"}}
 	fr.NOutliers = 2

@@ -204,6 +204,9 @@ func NetworkVerdict(res network.FirstPassageResult, n int) string {
 		stationary = "**θ* is not stationary** (" + res.Pretrained.Note + "): SGD had not settled when it was restarted, so these numbers check the pipeline, not the theory."
 	}
 	flags := ""
+	if res.SlowerThanBudget {
+		flags += " **Slower than the step budget:** " + res.Undetermined + "."
+	}
 	if res.Diverged > 0 {
 		flags += fmt.Sprintf(" **%d continuation runs DIVERGED** (loss non-finite or above %g × the loss of predicting zero); they are counted, not averaged in.", res.Diverged, float64(network.DivergenceFactor))
 	}

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -122,6 +123,11 @@ type FirstPassageResult struct {
 	// no statistics; Diverged counts continuation runs that met the rule
 	// (DivergenceRule then too). Either way the fit and implied n are
 	// undefined (NaN, null in JSON).
+	// Undetermined says why the slope is undefined (null) when too many runs
+	// are censored; SlowerThanBudget flags such a point: the escape is
+	// slower than the step budget, a result, not a failure.
+	Undetermined     string `json:"undetermined,omitempty"`
+	SlowerThanBudget bool   `json:"slower_than_budget,omitempty"`
 	PretrainDiverged bool   `json:"pretrain_diverged,omitempty"`
 	DivergenceRule   string `json:"divergence_rule,omitempty"`
 	Note             string `json:"note,omitempty"`
@@ -219,6 +225,13 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 		}
 		res.FPTCV = append(res.FPTCV, run.Float(estimate.CV(ts)))
 	}
+	if errors.Is(err, passage.ErrTooFewReliable) {
+		// Censored is data: most runs did not pass two thresholds within
+		// maxsteps. The estimates (restricted means: lower bounds) are the
+		// result; the slope and the implied n are undefined.
+		res.Undetermined = fmt.Sprintf("slower than the step budget: fewer than two thresholds were passed by most of the %d runs within maxsteps = %d steps; the mean first-passage times exceed the restricted means shown and the slope is undefined (raise maxsteps)", c.Runs, c.MaxSteps)
+		res.SlowerThanBudget, err = true, nil
+	}
 	if err != nil {
 		return res, err
 	}
@@ -234,8 +247,9 @@ func continuation(ctx context.Context, sess *Session, pre Pretrained, ms Minimum
 		}
 		res.Estimators = append(res.Estimators, Estimator{Name: est.name, N: est.n, Slope: sl})
 	}
-	res.ImpliedN, err = theory.ImpliedDim(s, res.Fit.LogLog.Slope)
-	if err != nil {
+	if res.SlowerThanBudget {
+		res.ImpliedN = math.NaN()
+	} else if res.ImpliedN, err = theory.ImpliedDim(s, res.Fit.LogLog.Slope); err != nil {
 		return res, err
 	}
 	if c.FreeRuns > 0 && c.FreeSteps > 0 {

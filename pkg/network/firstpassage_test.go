@@ -227,6 +227,14 @@ func TestFirstPassageSmall(t *testing.T) {
 	if _, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, short); err == nil || !strings.Contains(err.Error(), "not converged") {
 		t.Errorf("non-stationary θ* accepted: %v", err)
 	}
+	// Censored is data: runs stopped after one step pass no threshold; the
+	// result says so, with the slope and the implied n undefined.
+	censored := cfg
+	censored.MaxSteps = 1
+	cr, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, censored)
+	if err != nil || !cr.Result.SlowerThanBudget || cr.Result.Undetermined == "" || !math.IsNaN(cr.Result.ImpliedN) || len(cr.Result.Estimators) != 4 {
+		t.Errorf("censored: %v %+v", err, cr.Result)
+	}
 	bad := cfg
 	bad.C = []float64{0.9}
 	if _, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {

@@ -118,6 +118,10 @@ func (r FirstPassageResult) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%g\t%.4g\t%.2g\t%d\t%s\n", e.C, e.Mean, float64(e.SE), e.Censored, orNA("%.2f", cv))
 	}
+	if r.SlowerThanBudget {
+		fmt.Fprintf(tw, "SLOWER THAN THE BUDGET\t%s\n", r.Undetermined)
+		return tw.Flush()
+	}
 	fmt.Fprintf(tw, "slope fit\t%.4g  [%.4g, %.4g]\n", r.Fit.LogLog.Slope, float64(r.Fit.LogLog.CI[0]), float64(r.Fit.LogLog.CI[1]))
 	fmt.Fprintf(tw, "h* = λ1(GN), L*\t%.4g, %.4g\n", r.HStar, r.LStar)
 	for _, e := range r.Estimators {
