@@ -24,6 +24,9 @@ func helpFlags(t *testing.T, variant []string) map[string]string {
 	for _, line := range strings.Split(errs, "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
 			flags[m[1]] = m[2]
+			if m[2] == "text" && strings.Contains(line, "(one of ") {
+				flags[m[1]] = "choice" // a registered parameter with choices
+			}
 		}
 	}
 	return flags
@@ -95,7 +98,8 @@ func TestHostileValuesForEveryFlag(t *testing.T) {
 		"integer":    {"-1", "-1000000000000", "1e308", "1.5", "x", "", "1,2"},
 		"list":       {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf", "1e400"},
 		"true|false": {"maybe", "2"},
-		"text":       {"", "no-such-choice"},
+		"choice":     {"", "no-such-choice"},
+		"text":       {"two\nlines", "nul\x00"}, // free text (a path): any one line
 	}
 	for _, v := range variants() {
 		flags := helpFlags(t, v)
