@@ -45,6 +45,13 @@ const (
 	// LanczosDefault is the start vector of spectrum.TopK when the caller
 	// passes no generator (with seed 1).
 	LanczosDefault Stream = 2
+	// ExitChainData draws the per-sample gradients of the test chains of
+	// pkg/exitchain (chains that are not a barrier data set).
+	ExitChainData Stream = 0xe717da7a
+	// ExitChainMC, xor the run index, drives run r of the direct Monte-Carlo
+	// simulation that checks pkg/exitchain's exact mean exit times (high
+	// bits set so that no run index reaches another stream's value).
+	ExitChainMC Stream = 0xe717c4a1 << 32
 )
 
 // Offsets added to an experiment's master seed (linear regression and the
