@@ -24,6 +24,9 @@ func helpFlags(t *testing.T, variant []string) map[string]string {
 	for _, line := range strings.Split(errs, "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
 			flags[m[1]] = m[2]
+			if m[2] == "text" && strings.Contains(line, "(one of ") {
+				flags[m[1]] = "choice" // a registered parameter with choices
+			}
 		}
 	}
 	return flags
@@ -89,6 +92,14 @@ func TestHostileValuesForEveryFlag(t *testing.T) {
 		"uint":  {"-1", "1e308", "1.5", "x", ""},
 		"value": {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf"},
 		"":      {"maybe", "2"}, // booleans
+		// the kinds of registered experiments' parameters (pkg/param): every
+		// integer is ≥ 0 and whole, every number finite, every list strict
+		"number":     {"NaN", "nan", "+Inf", "-Inf", "inf", "1e400", "x", "", "1,2"},
+		"integer":    {"-1", "-1000000000000", "1e308", "1.5", "x", "", "1,2"},
+		"list":       {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf", "1e400"},
+		"true|false": {"maybe", "2"},
+		"choice":     {"", "no-such-choice"},
+		"text":       {"two\nlines", "nul\x00"}, // free text (a path): any one line
 	}
 	for _, v := range variants() {
 		flags := helpFlags(t, v)
@@ -186,6 +197,17 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
 		{"lanczos", []string{"spectrum", "-widths", "100000", "-lanczos", "50000"}},
 		{"N", []string{"spectrum", "-N", "1000000000000"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "1,1"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "0"}},
+		{"N", []string{"fpt-grid", "-Ps", "1,20000", "-N", "10000"}},
+		{"runs", []string{"fpt-dynamics", "-runs", "2"}},
+		{"dynamics", []string{"fpt-dynamics", "-dynamics", "sgd"}}, // every dynamics runs: no such flag
+		{"B", []string{"noise-panels", "-cnn-B", "301"}},
+		{"cnn-channels", []string{"noise-panels", "-cnn-channels", "1,1,,1"}},
+		{"mlp-epochs", []string{"noise-panels", "-mlp-epochs", "1"}},
+		{"fit-cmin", []string{"fpt", "-model", "mlp", "-fit-cmin", "6"}},
+		{"c", []string{"fpt", "-model", "mlp", "-c", "2.5"}},
+		{"allow-nonstationary", []string{"fpt", "-model", "mlp", "-allow-nonstationary=maybe"}},
 	} {
 		assertRefused(t, c.args, c.flag)
 	}

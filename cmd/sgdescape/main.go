@@ -99,11 +99,6 @@ func lookupCommand(name string) (command, bool) {
 			continue
 		}
 		return command{summary: e.Summary, run: func(args []string, stdout, stderr io.Writer) error {
-			if legacy, ok := commands[name]; ok && e.Selector != "" {
-				if _, ok := registry.Lookup(name, prescan(args, e.Selector, e.Variant)); !ok {
-					return legacy.run(args, stdout, stderr) // a variant not yet in the registry
-				}
-			}
 			return runExperiment(name, args, stdout, stderr)
 		}}, true
 	}
@@ -147,13 +142,4 @@ func writeJSON(w io.Writer, v any, warnf ...func(format string, args ...any)) er
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// runCommand runs command name with args (a sweep task, in-process).
-func runCommand(name string, args []string, stdout, stderr io.Writer) error {
-	c, ok := lookupCommand(name)
-	if !ok {
-		return usagef("unknown command %q", name)
-	}
-	return c.run(args, stdout, stderr)
 }

@@ -147,12 +147,13 @@ func TestDefaultsComeFromPresets(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"decoupling", "-h"}, "default 0,50,500"}, // quick scale uses the paper's stages
-		{[]string{"noise", "-h"}, "default 200,200,200"},
-		{[]string{"decoupling", "-scale", "paper", "-h"}, "default 0,50,500"},
-		{[]string{"noise", "-scale=paper", "-h"}, "default 2000,2000,2000"},
-		{[]string{"spectrum", "-scale", "paper", "-h"}, "(default 2750)"},
-		{[]string{"fpt", "-model", "mlp", "-h"}, "default 2.5,3,4,5,6"},
+		{[]string{"decoupling", "-h"}, "[0,50,500]"}, // quick scale uses the paper's stages
+		{[]string{"noise", "-h"}, "[200,200,200 (paper: 2000,2000,2000)]"},
+		{[]string{"noise", "-scale=paper", "-h"}, "(paper: 2000,2000,2000)"},
+		{[]string{"spectrum", "-scale", "paper", "-h"}, "[2750]"},
+		{[]string{"spectrum", "-h"}, "[10]"}, // -lanczos: notebook 05's preset
+		{[]string{"fpt", "-model", "mlp", "-h"}, "[2.5,3,4,5,6]"},
+		{[]string{"noise-panels", "-h"}, "[8,16,32 (paper: 64,128,256)]"},
 	} {
 		code, _, errs := call(c.args...)
 		if code != 0 || !strings.Contains(errs, c.want) {

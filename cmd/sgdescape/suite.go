@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,10 @@ func init() {
 }
 
 func runSuite(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stderr, "usage: sgdescape suite quick|paper -out DIR [flags]   (sgdescape suite paper -h lists the flags)")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return usagef("name the scale first: sgdescape suite quick|paper -out DIR (sgdescape suite paper -h lists the flags)")
 	}

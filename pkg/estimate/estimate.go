@@ -9,7 +9,7 @@
 // integrated autocorrelation times and the Kolmogorov–Smirnov test.
 //
 // A new estimator goes here, with a test against a known answer; the
-// experiments (pkg/linreg, pkg/network, pkg/barrier, pkg/ncrit) and pkg/escape call it.
+// experiments (pkg/linreg, pkg/network, pkg/barrier, pkg/ncrit) and pkg/passage call it.
 package estimate
 
 import (

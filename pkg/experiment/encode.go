@@ -25,7 +25,7 @@ func (o Outcome) Encode() (b []byte, nonFinite []string, err error) {
 		return nil, nil, fmt.Errorf("internal error: the result cannot be written as JSON (%v); please report this with the command line", err)
 	}
 	if len(nonFinite) > 0 {
-		w.NonFinite = nonFinite
+		w.NonFinite = nonFinite // paths from the envelope's root: "result.fit.loglog.slope (NaN)"
 		b, _, err = run.MarshalJSON(w)
 	}
 	return b, nonFinite, err

@@ -41,15 +41,15 @@ func build(p Problem) (*data.LinRegProblem, *dynamics.Quadratic, error) {
 
 // Spectrum summarises the Hessian of the problem.
 type Spectrum struct {
-	HMean float64 `json:"h_mean"` // Tr H / P: the paper's h* for linear regression
-	HMax  float64 `json:"h_max"`  // λ_max
-	HMin  float64 `json:"h_min"`
-	LStar float64 `json:"L_star"`
-	N     int     `json:"n"` // effective dimension: P (every eigenvalue is an outlier)
+	HMean     float64 `json:"h_mean"` // Tr H / P: the paper's h* for linear regression
+	HMax      float64 `json:"h_max"`  // λ_max
+	HMin      float64 `json:"h_min"`
+	LStar     float64 `json:"L_star"`
+	NOutliers int     `json:"n"` // the effective dimension n: P (every eigenvalue is an outlier)
 }
 
 func spectrum(q *dynamics.Quadratic) Spectrum {
-	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, N: q.P}
+	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, NOutliers: q.P}
 }
 
 // phiTheory returns 1 + B/(ηh) for a given h.

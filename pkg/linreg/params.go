@@ -6,6 +6,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/param"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 )
 
 // Declare declares the stationary experiment's parameters (pkg/param): the
@@ -25,16 +26,12 @@ func (c *StationaryConfig) Declare(s *param.Set) {
 func (c *FPTConfig) Declare(s *param.Set) {
 	c.Problem.Declare(s)
 	c.Config.Declare(s)
-	s.Int(&c.Runs, "runs", "independent runs from θ*", param.Min(minRuns))
+	s.Int(&c.Runs, "runs", "independent runs from θ*", param.Min(passage.MinRuns))
 	s.Floats(&c.C, "c", "threshold ratios c = L_th/L(θ*)", param.Above(1), param.MaxItems(1000), param.Auto("the paper's grid for P (PaperThresholds)"))
 	s.Int64(&c.MaxSteps, "maxsteps", "steps per run before it is censored", param.Min(1))
 	s.Float(&c.FitCMin, "fit-cmin", "fit the slope over thresholds c ≥ this", param.Above(1), param.Auto("1.5 × the mode of the stationary law of L/L*"))
 	s.Int(&c.Boot, "boot", "bootstrap resamples over runs", param.Max(estimate.MaxBoot))
 }
-
-// minRuns is the fewest runs that can make a threshold reliable: the
-// first-passage analysis needs 3 passages per threshold.
-const minRuns = 3
 
 // minSamplesPerBin: the φ histogram fit drops bins with fewer than 5
 // samples and needs 3 bins; 5 samples per bin on average is the least that
@@ -82,26 +79,6 @@ func (c StationaryConfig) checkSampling() error {
 		return fmt.Errorf("eta = %g, every = %d, samples = %d: the run needs about %.3g steps (a burn-in of %.3g from %s, then samples × every), more than %.0g (hours of work); raise eta or lower every, samples or burn", c.Eta, c.Every, c.Samples, total, b, how, maxStationarySteps)
 	}
 	return estimate.CheckBoot(c.Boot, float64(c.Samples), estimate.BootWorkStationary, "samples")
-}
-
-// checkThresholds refuses threshold settings that can never give a slope:
-// fewer than two thresholds, or a fit-cmin that leaves fewer than two.
-func checkThresholds(c []float64, fitMin float64) error {
-	if len(c) < 2 {
-		return fmt.Errorf("c = %v: a slope needs at least two thresholds", c)
-	}
-	if fitMin > 0 {
-		n := 0
-		for _, v := range c {
-			if v >= fitMin {
-				n++
-			}
-		}
-		if n < 2 {
-			return fmt.Errorf("fit-cmin = %g leaves %d of the thresholds c = %v in the fit; a slope needs two (lower fit-cmin or add thresholds)", fitMin, n, c)
-		}
-	}
-	return nil
 }
 
 // thresholds returns c.C, or the paper's grid for c.P when it is not set.

@@ -20,6 +20,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/ncrit"
+	"github.com/sgdescape/sgdescape/pkg/network"
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
@@ -52,6 +53,27 @@ func All() Registry {
 		experiment.Define(experiment.Def[ncrit.Config, ncrit.Result]{Name: "ncrit",
 			Summary: "the n > n_c instability (Eq. 16) on linear regression: tail index of L/L* against P with theory and Kesten predictions",
 			Native:  ncrit.Engine, Preset: ncrit.PaperNcrit, Run: ncrit.Sweep, Lower: "P, chains, steps or N"}),
+		experiment.Define(experiment.Def[network.FirstPassageConfig, network.FirstPassageResult]{Name: "fpt", Variant: "mlp", Selector: "model",
+			Summary: "mean first-passage time of L ≥ c·L* against c, MLP restarted from a pre-trained minimum (Eq. 15, Fig. 3c)",
+			Preset:  network.PaperFirstPassage, Run: network.FirstPassage, Lower: "runs, N or widths"}),
+		experiment.Define(experiment.Def[linreg.FPTGridConfig, linreg.FPTSweepResult]{Name: "fpt-grid",
+			Summary: "Fig. 3b: fpt -model linreg at every P of a list, each with the paper's thresholds for its P (Eq. 15)",
+			Native:  linreg.Engine, Preset: linreg.PaperFPTGrid, Run: linreg.FPTGrid, Lower: "runs, N or Ps"}),
+		experiment.Define(experiment.Def[linreg.FPTDynamicsConfig, linreg.FPTDynamicsResult]{Name: "fpt-dynamics",
+			Summary: "first passages of SGD, Eq. 4, 12, 14 and GLD over the same thresholds, at every P of a list (Eq. 5, 15)",
+			Native:  linreg.Engine, Preset: linreg.PaperFPTDynamics, Run: linreg.FPTDynamics, Lower: "runs, N or Ps"}),
+		experiment.Define(experiment.Def[network.DecouplingConfig, network.DecouplingResult]{Name: "decoupling",
+			Summary: "exact vs decoupled noise spectra along training (Eq. 7, section 5.1, Fig. 1)",
+			Preset:  network.PaperDecoupling, Run: network.Decoupling, Lower: "N or widths"}),
+		experiment.Define(experiment.Def[network.NoiseCurveConfig, network.NoiseCurve]{Name: "noise",
+			Summary: "noise strength 𝒩 and Tr Σ against the loss along training (Eq. 6, 8, section 5.2, Fig. 2)",
+			Preset:  network.PaperNoise, Run: network.Noise, Lower: "N, widths, channels, convs or epochs/every"}),
+		experiment.Define(experiment.Def[network.NoisePanelsConfig, network.NoisePanelsResult]{Name: "noise-panels",
+			Summary: "the four panels of Fig. 2 and appendix D: noise against loss for the MLP and the CNN, mean-square and cross-entropy",
+			Preset:  network.PaperNoisePanels, Run: network.NoisePanels, Lower: "mlp-N, mlp-widths, cnn-N or cnn-channels"}),
+		experiment.Define(experiment.Def[network.MinimumConfig, network.MinimumResult]{Name: "spectrum",
+			Summary: "Gauss–Newton spectrum, effective dimension and exact Hessian at a pre-trained minimum (appendix E)",
+			Preset:  network.PaperMinimum, Run: network.Minimum, Lower: "N, widths or lanczos"}),
 		experiment.Define(experiment.Def[validity.Grids, validity.GridsResult]{Name: "whatif",
 			Summary: "what-if maps of where the theory holds: φ (Eq. 17) and the escape slope (Eq. 15) over grids of η, B and P, each point a sweep task (notebook 07)",
 			Native:  "native", Preset: validity.PaperGrids,

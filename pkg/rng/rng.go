@@ -35,7 +35,7 @@ const (
 	// Gaussian noise): run r's numbers do not depend on how many workers
 	// simulate the ensemble (pkg/dynamics, pkg/network's continuation).
 	Run Stream = 0x9e3779b97f4a7c15
-	// FPTBootstrap resamples runs for first-passage intervals (pkg/escape).
+	// FPTBootstrap resamples runs for first-passage intervals (pkg/passage).
 	FPTBootstrap Stream = 0xb007
 	// PhiBootstrap draws the moving-block bootstrap of the φ fits (pkg/estimate).
 	PhiBootstrap Stream = 0xf17

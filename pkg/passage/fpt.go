@@ -1,10 +1,10 @@
-// Package escape turns simulated runs into the paper's escape statistics:
+// Package passage turns simulated runs into the paper's escape statistics:
 // first-passage times of L ≥ c·L(θ*) for a grid of thresholds c (section
 // 5.3), means that account for censored runs, log–log slope fits against c
 // with bootstrap intervals (to compare with B/(ηh*) + 1 − n/2 of Eq. 15).
 // The general estimators it uses (least squares, quantiles, moments, the φ
 // fits of Eq. 17) live in pkg/estimate.
-package escape
+package passage
 
 import (
 	"fmt"
@@ -46,17 +46,46 @@ func ValidateThresholds(c []float64) error {
 	return nil
 }
 
+// MinRuns is the fewest runs that can make a threshold reliable: Analyze
+// needs 3 passages per threshold.
+const MinRuns = 3
+
+// CheckSlopeGrid refuses a threshold grid that can never give a slope: an
+// invalid grid (ValidateThresholds), fewer than two thresholds, or a fitMin
+// (> 0) that leaves fewer than two of them in the fit. Its errors name the
+// parameters c and fit-cmin.
+func CheckSlopeGrid(c []float64, fitMin float64) error {
+	if err := ValidateThresholds(c); err != nil {
+		return err
+	}
+	if len(c) < 2 {
+		return fmt.Errorf("c = %v: a slope needs at least two thresholds", c)
+	}
+	if fitMin > 0 {
+		n := 0
+		for _, v := range c {
+			if v >= fitMin {
+				n++
+			}
+		}
+		if n < 2 {
+			return fmt.Errorf("fit-cmin = %g leaves %d of the thresholds c = %v in the fit; a slope needs two (lower fit-cmin or add thresholds)", fitMin, n, c)
+		}
+	}
+	return nil
+}
+
 // NewTracker validates the thresholds (each > 1, strictly increasing after
 // sorting, finite) and returns an empty tracker.
 func NewTracker(runs int, c []float64, lStar float64) (*Tracker, error) {
 	if runs < 1 {
-		return nil, fmt.Errorf("escape: need at least one run, got %d", runs)
+		return nil, fmt.Errorf("first passage: need at least one run, got %d", runs)
 	}
 	if !(lStar > 0) || math.IsInf(lStar, 0) {
-		return nil, fmt.Errorf("escape: L(θ*) must be positive and finite, got %v", lStar)
+		return nil, fmt.Errorf("first passage: L(θ*) must be positive and finite, got %v", lStar)
 	}
 	if err := ValidateThresholds(c); err != nil {
-		return nil, fmt.Errorf("escape: %w", err)
+		return nil, fmt.Errorf("first passage: %w", err)
 	}
 	cs := append([]float64(nil), c...)
 	sort.Float64s(cs)

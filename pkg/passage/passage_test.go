@@ -1,4 +1,4 @@
-package escape
+package passage
 
 import (
 	"math"
@@ -165,5 +165,29 @@ func TestDegeneracies(t *testing.T) {
 	}
 	if n := tr.Degeneracies(0); len(n) != 2 || !strings.Contains(n[0], "zero spread") {
 		t.Errorf("without a resolution: %q", n)
+	}
+}
+
+// CheckSlopeGrid refuses exactly the grids that cannot give a slope, and
+// its errors name the parameter to change.
+func TestCheckSlopeGrid(t *testing.T) {
+	for _, c := range []struct {
+		c      []float64
+		fitMin float64
+		names  string // "" when accepted
+	}{
+		{[]float64{1.5, 2}, 0, ""},
+		{[]float64{1.5, 2, 3}, 2, ""},
+		{[]float64{1.5, 2, 3}, 3, "fit-cmin"},
+		{[]float64{1.5, 2, 3}, 4, "fit-cmin"},
+		{[]float64{1.5}, 0, "c = "},
+		{[]float64{1.5, 1.5}, 0, "listed twice"},
+		{[]float64{0.5, 2}, 0, "c = 0.5"},
+		{nil, 0, "threshold"},
+	} {
+		err := CheckSlopeGrid(c.c, c.fitMin)
+		if (err == nil) != (c.names == "") || (err != nil && !strings.Contains(err.Error(), c.names)) {
+			t.Errorf("c = %v, fit-cmin %v: %v (want %q)", c.c, c.fitMin, err, c.names)
+		}
 	}
 }

@@ -190,7 +190,7 @@ func TestContinuationFusedLossIsLoss(t *testing.T) {
 	}
 }
 
-func TestRunEscapeSmall(t *testing.T) {
+func TestFirstPassageSmall(t *testing.T) {
 	fakeMNIST(t, 60)
 	be, _ := backend.New()
 	cache := run.Cache{Dir: t.TempDir()}
@@ -199,9 +199,9 @@ func TestRunEscapeSmall(t *testing.T) {
 			Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 10, Seed: 1}},
 		Epochs: 5000, UntilStationary: true, CheckEvery: 20, Window: 5, Tol: 0.05,
 	}
-	cfg := EscapeConfig{Pretrain: pre, Eta: 0.05, B: 1, Runs: 12, C: []float64{1.3, 1.6, 2}, MaxSteps: 50000, Every: 1, Seed: 3,
+	cfg := FirstPassageConfig{Pretrain: pre, Eta: 0.05, B: 1, Runs: 12, C: []float64{1.3, 1.6, 2}, MaxSteps: 50000, Every: 1, Seed: 3,
 		Boot: 50, FreeRuns: 2, FreeSteps: 200}
-	r, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
+	r, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,19 +217,27 @@ func TestRunEscapeSmall(t *testing.T) {
 	if math.Abs(phi-res.ImpliedN/2-res.Fit.LogLog.Slope) > 1e-9*math.Abs(phi) {
 		t.Errorf("implied n %v does not reproduce slope %v", res.ImpliedN, res.Fit.LogLog.Slope)
 	}
-	again, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
+	again, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, cfg)
 	if err != nil || !again.FromCache {
 		t.Errorf("second call not cached: %v", err)
 	}
 	// A pre-training cut short is refused.
 	short := cfg
 	short.Pretrain.Epochs, short.Pretrain.UntilStationary, short.Pretrain.Tol = 20, false, 1e-9
-	if _, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, short); err == nil || !strings.Contains(err.Error(), "not converged") {
+	if _, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, short); err == nil || !strings.Contains(err.Error(), "not converged") {
 		t.Errorf("non-stationary θ* accepted: %v", err)
+	}
+	// Censored is data: runs stopped after one step pass no threshold; the
+	// result says so, with the slope and the implied n undefined.
+	censored := cfg
+	censored.MaxSteps = 1
+	cr, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, censored)
+	if err != nil || !cr.Result.SlowerThanBudget || cr.Result.Undetermined == "" || !math.IsNaN(cr.Result.ImpliedN) || len(cr.Result.Estimators) != 4 {
+		t.Errorf("censored: %v %+v", err, cr.Result)
 	}
 	bad := cfg
 	bad.C = []float64{0.9}
-	if _, err := Escape(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {
+	if _, err := FirstPassage(context.Background(), run.Env{Backend: be, BackendName: "test", Cache: cache}, bad); err == nil {
 		t.Error("c ≤ 1 accepted")
 	}
 }
@@ -262,7 +270,7 @@ func TestStationarityCriterion(t *testing.T) {
 	}
 }
 
-// Minimum shares the pre-training and spectrum cache of Escape; its exact
+// Minimum shares the pre-training and spectrum cache of FirstPassage; its exact
 // Hessian (Lanczos and Hutchinson from one stream) is reproducible and its
 // trace agrees with the sum of the exact eigenvalues' scale.
 func TestMinimumSharesTheCacheAndExactHessian(t *testing.T) {
@@ -314,7 +322,7 @@ func TestPresetsAreValid(t *testing.T) {
 			"noise mlp":  PaperNoiseMLP(model.MSE, s).Validate(),
 			"noise cnn":  PaperNoiseCNN(model.CE, s).Validate(),
 			"pretrain":   PaperPretrain(s).Validate(),
-			"escape":     PaperEscape(s).Validate(),
+			"escape":     PaperFirstPassage(s).Validate(),
 			"minimum":    PaperMinimum(s).Validate(),
 		} {
 			if err != nil {
@@ -325,10 +333,10 @@ func TestPresetsAreValid(t *testing.T) {
 	if q, p := PaperPretrain(run.Quick), PaperPretrain(run.Paper); q.Run.Data.N != 10000 || q.Epochs != 2750 || p.Run.Data.N != 10000 || p.Epochs != 2750 || p.CheckEvery != 25 {
 		t.Errorf("pre-training presets: %+v / %+v", q, p)
 	}
-	if PaperEscape(run.Quick).AllowNonStationary {
+	if PaperFirstPassage(run.Quick).AllowNonStationary {
 		t.Error("the quick escape preset must insist on a stationary θ* too")
 	}
-	if e := PaperEscape(run.Paper); e.AllowNonStationary || e.Eta != 0.016 || e.Pretrain.Run.Arch.Widths[0] != 10 {
+	if e := PaperFirstPassage(run.Paper); e.AllowNonStationary || e.Eta != 0.016 || e.Pretrain.Run.Arch.Widths[0] != 10 {
 		t.Errorf("escape preset: %+v", e)
 	}
 }

@@ -1,4 +1,4 @@
-package escape
+package passage
 
 import (
 	"errors"
@@ -43,7 +43,7 @@ type Result struct {
 // ErrTooFewReliable is returned by Analyze when fewer than two thresholds
 // have reliable passages (most runs censored): the estimates are still
 // returned — censoring is data — but the slope is undefined (NaN).
-var ErrTooFewReliable = errors.New("escape: fewer than two reliable thresholds")
+var ErrTooFewReliable = errors.New("first passage: fewer than two reliable thresholds")
 
 // Analyze estimates the mean first-passage time of every threshold, and fits
 // log(mean) against log c (and against c) over the thresholds c ≥ fitMin
@@ -56,7 +56,7 @@ func (tr *Tracker) Analyze(fitMin float64, boot int, seed uint64) (Result, error
 	}
 	res := Result{Diverged: tr.NumDiverged(), Bootstrap: boot}
 	if res.Diverged == len(runs) {
-		return res, fmt.Errorf("escape: every run diverged; no first-passage statistics")
+		return res, fmt.Errorf("first passage: every run diverged; no first-passage statistics")
 	}
 	means := func(idx []int) []float64 {
 		m := make([]float64, len(tr.C))
