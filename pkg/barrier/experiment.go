@@ -9,6 +9,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/exitchain"
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
 	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/rng"
@@ -30,6 +31,10 @@ type Config struct {
 	Sampling string    `json:"sampling"`  // Epoch (paper) or IID
 	Dynamics string    `json:"dynamics"`  // SGD, Gauss or GLD
 	Grid     int       `json:"grid"`      // points of the 1-D grid of the exact predictions
+	// ChainGrid is the number of grid points of the exact discrete chain
+	// (pkg/exitchain); 0 chooses it from the step size (32 cells per
+	// root-mean-square step).
+	ChainGrid int `json:"chain_grid"`
 }
 
 // ModelHelix is the only model with a barrier.
@@ -41,7 +46,7 @@ const ModelHelix = "helix"
 func PaperEscape(scale run.Scale) Config {
 	return Config{Model: ModelHelix, Helix: PaperHelix(), B: 1,
 		Betas: run.Pick(scale, []float64{6, 7, 8, 9}, []float64{5, 6, 7, 8, 9, 10, 11}), Runs: run.Pick(scale, 300, 1000),
-		MaxSteps: 100_000_000, Sampling: Epoch, Dynamics: SGD, Grid: 4001}
+		MaxSteps: 100_000_000, Sampling: Epoch, Dynamics: SGD, Grid: 4001, ChainGrid: 0}
 }
 
 // Declare declares the experiment's parameters (pkg/param).
@@ -56,6 +61,8 @@ func (c *Config) Declare(s *param.Set) {
 	param.Choice(s, &c.Sampling, "sampling", "mini-batches: epoch (fresh permutation each epoch, the paper's) or iid", []string{Epoch, IID})
 	param.Choice(s, &c.Dynamics, "dynamics", "sgd (real mini-batches), gauss (Gaussian steps of the exact variance, n = 1) or gld (Langevin, Eq. 5)", []string{SGD, Gauss, GLD})
 	s.Int(&c.Grid, "grid", "grid points of the 1-D exact predictions", param.Min(101), param.Max(1_000_000))
+	s.Int(&c.ChainGrid, "chain-grid", "grid points of the exact discrete chain (SGD with i.i.d. batches, n = 1)", param.Min(3), param.Max(exitchain.MaxPoints),
+		param.Auto("32 cells per root-mean-square step"))
 }
 
 // maxRuns bounds the runs per β (their exit times are kept).
@@ -89,6 +96,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("dynamics = gauss is the 1-D exact-variance control and needs n = 1 (got n = %d); use sgd or gld", c.Helix.Dim)
 	case c.Grid < 101 || c.Grid > 1_000_000:
 		return fmt.Errorf("grid = %d: the 1-D grid must have 101 to 10⁶ points", c.Grid)
+	case c.ChainGrid != 0 && (c.ChainGrid < 3 || c.ChainGrid > exitchain.MaxPoints):
+		return fmt.Errorf("chain-grid = %d: the exact discrete chain's grid needs 3 to %d points (0: automatic)", c.ChainGrid, exitchain.MaxPoints)
 	}
 	if w := float64(c.Runs) * float64(len(c.Betas)) * float64(c.MaxSteps); w > maxWork {
 		return fmt.Errorf("runs = %d × %d β values × max-steps = %d = %.3g steps if no run escapes, more than %.0g (days at 5·10⁷ steps/s); lower max-steps or runs", c.Runs, len(c.Betas), c.MaxSteps, w, maxWork)
@@ -116,11 +125,22 @@ const maxJump = 1e15
 const maxWork = 1e13
 
 // MemoryBytes estimates the memory of the experiment: the data set and its
-// moments, the 1-D grid, one permutation per worker and the exit times.
+// moments, the 1-D grid, one permutation per worker, the exit times and,
+// when the exact discrete chain is solved, its dense fallback (two M×M
+// matrices; M from chain-grid, or 5 000 for the automatic grid, which
+// stays below that at β ≤ 11).
 func (c Config) MemoryBytes() float64 {
 	d := float64(c.Helix.Dim + 3)
 	n := float64(c.Helix.N)
-	return 8*n*d + 8*d*d + 8*9*float64(c.Grid) + 8*n*16 + 4*n*64 + 64*float64(c.Runs)*float64(len(c.Betas))
+	m := 8*n*d + 8*d*d + 8*9*float64(c.Grid) + 8*n*16 + 4*n*64 + 64*float64(c.Runs)*float64(len(c.Betas))
+	if c.Helix.Dim == 1 && c.Dynamics == SGD {
+		pts := float64(c.ChainGrid)
+		if pts == 0 {
+			pts = 5000
+		}
+		m += 16 * pts * pts
+	}
+	return m
 }
 
 // seed is the dynamics' master seed.
@@ -166,6 +186,11 @@ type Point struct {
 	KappaExact        run.Float `json:"kappa_exact_diffusion"`
 	KappaLD           run.Float `json:"kappa_large_deviation"`
 	KappaLDGaussTrunc run.Float `json:"kappa_ld_gaussian_truncation"`
+	// KappaDiscrete is the exact rate of the discrete chain: SGD with B
+	// samples drawn i.i.d. per step at this η (pkg/exitchain; n = 1 and
+	// dynamics = sgd only). It is the exact answer for i.i.d. batches; for
+	// the paper's epoch batches (not Markov in θ) it is a prediction.
+	KappaDiscrete run.Float `json:"kappa_exact_discrete"`
 	// DeltaW is W(θˢ) − W(θ*) of the quasi-potential: ln κ_LD ≈ const − (B/η)ΔW.
 	DeltaW run.Float `json:"delta_W"`
 	// Reasons says, for each number that is NaN, why (keyed by its JSON name).
@@ -224,6 +249,7 @@ type Result struct {
 	SlopeArrh     run.Float    `json:"slope_arrhenius"`
 	SlopeExact    run.Float    `json:"slope_exact_diffusion"`
 	SlopeLD       run.Float    `json:"slope_large_deviation"`
+	SlopeDiscrete run.Float    `json:"slope_exact_discrete"`
 	// Reasons says why a slope is NaN (keyed by its JSON name).
 	Reasons     map[string]string `json:"reasons,omitempty"`
 	Warnings    []string          `json:"warnings,omitempty"`
@@ -246,8 +272,9 @@ const (
 	// CodeVersion 3: censoring flags and bounds, reasons for undefined
 	// numbers, the exit-time integral accumulated from both ends (the exact
 	// and large-deviation predictions change in their last digits), one
-	// master seed.
-	CodeVersion = "3"
+	// master seed. 4: the exact discrete rate (kappa_exact_discrete,
+	// slope_exact_discrete) and chain-grid; the other numbers are unchanged.
+	CodeVersion = "4"
 	// Engine names the native Go engine in provenance.
 	Engine = "native-go"
 )
@@ -284,7 +311,7 @@ func escape(ctx context.Context, env run.Env, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Landscape: ls, B: cfg.B, Dynamics: cfg.Dynamics, Sampling: cfg.Sampling, MaxSteps: cfg.MaxSteps}
-	res.Points, res.Warnings, err = predict(ctx, d, ls, prof, cfg, env.Progress)
+	res.Points, res.Warnings, err = predict(ctx, env, d, ls, prof, cfg)
 	if err != nil {
 		return res, err
 	}
@@ -317,9 +344,10 @@ type pointKey struct {
 	Index  int    `json:"index"`
 }
 
-// predict returns the points with η and the four predictions, and the
+// predict returns the points with η and the five predictions, and the
 // warnings about β where gradient descent itself is unstable.
-func predict(ctx context.Context, d *Data, ls Landscape, prof *Profile1D, cfg Config, progress run.Progress) ([]Point, []string, error) {
+func predict(ctx context.Context, env run.Env, d *Data, ls Landscape, prof *Profile1D, cfg Config) ([]Point, []string, error) {
+	progress := env.Progress
 	var pts []Point
 	var warn []string
 	wStar, wSad := interp(prof.X, prof.W, ls.ThetaStar), interp(prof.X, prof.W, ls.ThetaSaddle)
@@ -347,6 +375,14 @@ func predict(ctx context.Context, d *Data, ls Landscape, prof *Profile1D, cfg Co
 			noRoot = fmt.Errorf("%s", prof.NoRoot)
 		}
 		p.DeltaW = p.value("delta_W")(wSad-wStar, noRoot)
+		k, why, err := kappaDiscrete(ctx, env, d, ls, cfg, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if why == nil {
+			why = ctx.Err()
+		}
+		p.KappaDiscrete = p.value("kappa_exact_discrete")(k, why)
 		if eta*ls.HStar >= 2 {
 			warn = append(warn, fmt.Sprintf("β = %g: ηh* = %.3g ≥ 2, gradient descent itself is unstable at θ*; the rate measures a jump, not an escape", beta, eta*ls.HStar))
 		}
@@ -494,4 +530,5 @@ func (res *Result) slopes() {
 	res.SlopeArrh = pred("slope_arrhenius", func(p Point) run.Float { return p.KappaArrhenius })
 	res.SlopeExact = pred("slope_exact_diffusion", func(p Point) run.Float { return p.KappaExact })
 	res.SlopeLD = pred("slope_large_deviation", func(p Point) run.Float { return p.KappaLD })
+	res.SlopeDiscrete = pred("slope_exact_discrete", func(p Point) run.Float { return p.KappaDiscrete })
 }

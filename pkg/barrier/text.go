@@ -64,10 +64,10 @@ func (r Result) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "h*, hˢ (Gauss–Newton parts)\t%.5g, %.5g (%.5g, %.5g)\n", ls.HStar, ls.HSaddle, ls.GNStar, ls.GNSaddle)
 	fmt.Fprintf(tw, "escape interval of θ₁\t(%.5g, %.5g)\n", ls.A, ls.B)
 	fmt.Fprintf(tw, "%s, B = %d, %s mini-batches, n = %d, at most %d steps per run\n", r.Dynamics, r.B, r.Sampling, ls.N, r.MaxSteps)
-	fmt.Fprintln(tw, "β\tη\tκ (95% CI)\tescaped/censored/diverged\tCV\tpower law\tArrhenius\texact diffusion\tlarge deviation")
+	fmt.Fprintln(tw, "β\tη\tκ (95% CI)\tescaped/censored/diverged\tCV\tpower law\tArrhenius\texact diffusion\tlarge deviation\texact discrete (i.i.d.)")
 	for _, p := range r.Points {
-		fmt.Fprintf(tw, "%g\t%.4g\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Beta, p.Eta, p.KappaText(), p.Counts(), G3(p.CV),
-			G3(p.KappaPowerLaw), G3(p.KappaArrhenius), G3(p.KappaExact), G3(p.KappaLD))
+		fmt.Fprintf(tw, "%g\t%.4g\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Beta, p.Eta, p.KappaText(), p.Counts(), G3(p.CV),
+			G3(p.KappaPowerLaw), G3(p.KappaArrhenius), G3(p.KappaExact), G3(p.KappaLD), G3(p.KappaDiscrete))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -75,8 +75,8 @@ func (r Result) WriteText(w io.Writer) error {
 	if math.IsNaN(float64(r.SlopeFit)) {
 		fmt.Fprintln(w, "slope d ln κ/dβ: needs at least two β values with escaped runs")
 	} else {
-		fmt.Fprintf(w, "slope d ln κ/dβ: SGD %.4g [%.4g, %.4g]; power law %s, Arrhenius %s, exact diffusion %s, large deviation %s\n",
-			float64(r.SlopeFit), float64(r.SlopeCI[0]), float64(r.SlopeCI[1]), G3(r.SlopePowerLaw), G3(r.SlopeArrh), G3(r.SlopeExact), G3(r.SlopeLD))
+		fmt.Fprintf(w, "slope d ln κ/dβ: SGD %.4g [%.4g, %.4g]; power law %s, Arrhenius %s, exact diffusion %s, large deviation %s, exact discrete (i.i.d.) %s\n",
+			float64(r.SlopeFit), float64(r.SlopeCI[0]), float64(r.SlopeCI[1]), G3(r.SlopePowerLaw), G3(r.SlopeArrh), G3(r.SlopeExact), G3(r.SlopeLD), G3(r.SlopeDiscrete))
 	}
 	for _, p := range r.Points {
 		for _, n := range p.Notes() {
@@ -106,4 +106,43 @@ func (r LabResult) WriteText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// WriteText prints one line per draw: SGD's slope with epoch and with
+// i.i.d. batches (95 % intervals), the five predictions' slopes, and κ(n)
+// relative to the smallest n at beta-fix.
+func (r DrawsResult) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "d ln κ/dβ over %d data draws, %d runs per β (B = 1, n = 1; 95 %% intervals)\n", len(r.Draws), r.Runs)
+	fmt.Fprintln(tw, "seed\tSGD epoch\tSGD i.i.d.\tpower law\tArrhenius\texact diffusion\tlarge deviation\texact discrete (i.i.d.)")
+	ci := func(s run.Float, iv run.Interval) string {
+		return fmt.Sprintf("%s [%s, %s]", G3(s), G3(iv[0]), G3(iv[1]))
+	}
+	for _, d := range r.Draws {
+		s := d.SGD
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Seed, ci(s.SlopeFit, s.SlopeCI), ci(d.IID.SlopeFit, d.IID.SlopeCI),
+			G3(s.SlopePowerLaw), G3(s.SlopeArrh), G3(s.SlopeExact), G3(s.SlopeLD), G3(s.SlopeDiscrete))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Draws) == 0 {
+		return nil
+	}
+	ns := keys(r.Draws[0].AtN)
+	fmt.Fprintf(tw, "\nκ(n)/κ(%d) at β = %g, epoch batches\nseed", ns[0], r.BetaFix)
+	for _, n := range ns {
+		fmt.Fprintf(tw, "\tn = %d", n)
+	}
+	fmt.Fprintln(tw)
+	for _, d := range r.Draws {
+		p0, _ := d.AtN[ns[0]].At(r.BetaFix)
+		fmt.Fprintf(tw, "%d", d.Seed)
+		for _, n := range ns {
+			p, _ := d.AtN[n].At(r.BetaFix)
+			fmt.Fprintf(tw, "\t%s", G3(p.Kappa/p0.Kappa))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }

@@ -50,7 +50,7 @@ func ncritResult() ncrit.Result {
 // and the closest prediction is the one with the smallest deviation.
 func TestBarrierComparison(t *testing.T) {
 	c := Barrier(lab())
-	figs, verdict := c.With(Ncrit(ncritResult()))
+	figs, verdict := c.With(BarrierDraws(toyDraws()), Ncrit(ncritResult()))
 	if len(c.Rates.Rows) != 3 || c.Rates.Rows[0][3] != "0.002 [0.0018, 0.0022]" || c.Rates.Rows[1][3] != "0.0005 [0.00045, 0.00055]" {
 		t.Errorf("i.i.d. column not paired by β: %v", c.Rates.Rows)
 	}

@@ -121,3 +121,50 @@ func TestOneDimensionalDensitiesAreNormalised(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsFor: RunsFor inverts RateHalfWidth, and the half-width it
+// promises is the spread of ln κ̂ seen in simulated exponential exit times
+// (2 000 replicas of CensoredRate; the standard deviation of ln κ̂ must be
+// w/1.96 within 5 %).
+func TestRunsFor(t *testing.T) {
+	for _, tc := range []struct {
+		cv, w float64
+		want  int
+	}{
+		{1, 1.96 / math.Sqrt(1000), 1000},
+		{1, 0.1, 385},
+		{0.5, 0.1, 97},
+		{2, 1.96, 4},
+	} {
+		n, err := RunsFor(tc.cv, tc.w)
+		if err != nil || n != tc.want {
+			t.Errorf("RunsFor(%g, %g) = %d, %v; want %d", tc.cv, tc.w, n, err, tc.want)
+		}
+		if w := RateHalfWidth(tc.cv, n); w > tc.w*(1+1e-12) {
+			t.Errorf("RateHalfWidth(%g, %d) = %g > %g", tc.cv, n, w, tc.w)
+		}
+	}
+	for _, bad := range [][2]float64{{0, 0.1}, {1, 0}, {math.NaN(), 0.1}, {1, math.Inf(1)}, {-1, 0.1}, {1, 1e-9}} {
+		if _, err := RunsFor(bad[0], bad[1]); err == nil {
+			t.Errorf("RunsFor(%v, %v): no error", bad[0], bad[1])
+		}
+	}
+	w := 0.1
+	n, _ := RunsFor(1, w)
+	r := rand.New(rand.NewPCG(21, 4))
+	logs := make([]float64, 2000)
+	for i := range logs {
+		total := 0.0
+		for k := 0; k < n; k++ {
+			total += r.ExpFloat64() / 3.5
+		}
+		k, err := CensoredRate(n, total)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[i] = math.Log(k.Rate)
+	}
+	if sd := StdDev(logs); math.Abs(sd*1.96/w-1) > 0.05 {
+		t.Errorf("ln κ̂ from %d exponential times: SD %.4g, RunsFor promised %.4g", n, sd, w/1.96)
+	}
+}

@@ -46,3 +46,28 @@ func CensoredRate(k int, total float64) (Rate, error) {
 	r.CI = run.NewInterval(r.Rate*math.Exp(-z), r.Rate*math.Exp(z))
 	return r, nil
 }
+
+// Z95 is the two-sided 95 % normal quantile of the intervals of CensoredRate.
+const Z95 = 1.96
+
+// RateHalfWidth is the 95 % half-width of ln κ̂ from runs exit times whose
+// coefficient of variation is cv: its standard error is cv/√runs (1/√runs
+// for the exponential times of a memoryless escape, the law behind
+// CensoredRate's interval), so κ's interval is κ̂·exp(∓RateHalfWidth).
+func RateHalfWidth(cv float64, runs int) float64 { return Z95 * cv / math.Sqrt(float64(runs)) }
+
+// RunsFor inverts RateHalfWidth: the runs per point that give ln κ̂ a 95 %
+// half-width of at most w, ⌈(1.96·cv/w)²⌉. For a slope d ln κ/dβ fitted
+// over β values with spread S = √Σ(β − β̄)², a slope half-width h needs
+// w = h·S. Errors for cv or w that are not positive and finite, or a count
+// beyond 10¹² runs.
+func RunsFor(cv, w float64) (int, error) {
+	if !(cv > 0) || math.IsInf(cv, 0) || !(w > 0) || math.IsInf(w, 0) {
+		return 0, fmt.Errorf("estimate: runs for a half-width need a positive finite CV and width, got cv = %v, w = %v", cv, w)
+	}
+	n := math.Ceil(math.Pow(Z95*cv/w, 2) * (1 - 1e-12))
+	if n > 1e12 {
+		return 0, fmt.Errorf("estimate: a half-width of %.3g at CV %.3g needs %.3g runs per point (more than 10¹²)", w, cv, n)
+	}
+	return max(int(n), 1), nil
+}

@@ -137,6 +137,12 @@ type Solution struct {
 // every per-sample gradient vanishes) and T is infinite there.
 var ErrNoExit = errors.New("exitchain: the chain cannot leave the interval from some states (I − P is singular): the mean exit time is infinite")
 
+// ErrCoarseGrid is returned (wrapped, errors.Is) when the grid asked for is
+// too coarse for the step size (fewer than MinCellsPerStep cells per
+// root-mean-square step): an input error, since a finer grid (or the
+// automatic one, Points = 0) answers.
+var ErrCoarseGrid = errors.New("exitchain: grid too coarse for the step size")
+
 // Validate checks the chain's numbers (not its gradients, which Solve checks
 // at every grid point).
 func (c Chain) Validate() error {
@@ -254,8 +260,8 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		return nil, fmt.Errorf("%w (first at θ = %.6g)", ErrNoExit, c.Lo+float64(i)*h)
 	}
 	if cells < MinCellsPerStep {
-		return nil, fmt.Errorf("exitchain: grid too coarse for the step size: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
-			cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
+		return nil, fmt.Errorf("%w: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
+			ErrCoarseGrid, cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
 	}
 	opts.Progress.Report(m, m, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
 	t, res, it, solver, err := rows.solve(opts.Solver)

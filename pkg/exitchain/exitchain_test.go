@@ -366,6 +366,9 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
 			}
+			if coarse := errors.Is(err, exitchain.ErrCoarseGrid); coarse != (tc.want == "grid too coarse") {
+				t.Errorf("errors.Is(err, ErrCoarseGrid) = %v for %q", coarse, err)
+			}
 		})
 	}
 }

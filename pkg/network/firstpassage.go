@@ -133,6 +133,10 @@ type FirstPassageResult struct {
 	Note             string `json:"note,omitempty"`
 }
 
+// ErrNotStationary is the input error (wrapped) of a θ* whose pre-training
+// had not converged, unless AllowNonStationary accepts it.
+var ErrNotStationary = errors.New("pre-training has not converged, so θ* is not a minimum")
+
 // FirstPassage pre-trains (cached), measures the spectrum at θ* (cached) and
 // runs the continuation experiment of section 5.3.2 (Fig. 3c).
 func FirstPassage(ctx context.Context, env run.Env, c FirstPassageConfig) (run.Result[FirstPassageResult], error) {
@@ -153,7 +157,7 @@ func FirstPassage(ctx context.Context, env run.Env, c FirstPassageConfig) (run.R
 		return run.Compose(spec, start, false, res)
 	}
 	if !pre.Result.Stationary && !c.AllowNonStationary {
-		return run.Result[FirstPassageResult]{}, run.BadInput(fmt.Errorf("pre-training has not converged, so θ* is not a minimum: %s; train longer (more pretrain-epochs, or until-stationary) or raise stationary-tol (allow-nonstationary accepts it)", pre.Result.Note))
+		return run.Result[FirstPassageResult]{}, run.BadInput(fmt.Errorf("%w: %s; train longer (more pretrain-epochs, or until-stationary) or raise stationary-tol (allow-nonstationary accepts it)", ErrNotStationary, pre.Result.Note))
 	}
 	ms, err := spectrumAt(ctx, env, c.Pretrain, func() (*Session, error) { return sess, nil })
 	if err != nil {
