@@ -95,7 +95,8 @@ func predicted(r barrier.Result, name string) (x, y []float64) {
 
 // BarrierRatePlot is κ against β on a logarithmic axis: SGD with the
 // paper's mini-batches, the i.i.d. control (drawn slightly to the right so
-// both sets of bars stay visible) and the four predictions.
+// both sets of bars stay visible), the four predictions and the exact rate
+// of the discrete chain (SGD with i.i.d. batches).
 func BarrierRatePlot(lab barrier.LabResult) plot.Figure {
 	s, iid := measured(lab.SGD, 0), measured(lab.IID, 0.06)
 	series := []plot.Series{
@@ -112,6 +113,13 @@ func BarrierRatePlot(lab barrier.LabResult) plot.Figure {
 		label := map[string]string{PredPowerLaw: "power law (Eq. 15)", PredArrhenius: "Arrhenius (Eq. 5)", PredExact: "exact-variance diffusion", PredLD: "large deviations"}[name]
 		series = append(series, plot.Series{Name: label, X: x, Y: y, Style: style, Color: i + 1})
 	}
+	var dx, dy []float64
+	for _, p := range lab.SGD.Points {
+		if v := p.KappaDiscrete; finiteF(v) && v > 0 {
+			dx, dy = append(dx, p.Beta), append(dy, float64(v))
+		}
+	}
+	series = append(series, plot.Series{Name: "exact discrete chain (SGD, i.i.d. batches)", X: dx, Y: dy, Style: plot.LinePoints, Color: 6})
 	return plot.Figure{Title: fmt.Sprintf("escape rate over the helix barrier (n = %d, B = %d)", lab.SGD.Landscape.N, lab.SGD.B), XLabel: "β = B/(ηh*)",
 		YLabel: "κ (per unit t = η·steps)", LogY: true, Series: keep(series), LegendLeft: true, LegendBottom: true, Width: 7, Height: 4.5}
 }

@@ -98,6 +98,9 @@ func TestBarrierDraws(t *testing.T) {
 	if want := math.Ceil(math.Pow(1.96/(0.1575/2*math.Sqrt(0.5)), 2)); float64(rs.RunsToSeparate[PredPowerLaw]) != want || math.Abs(float64(rs.RateHalfWidth)-0.098) > 1e-12 {
 		t.Errorf("resolution %+v, want %v runs for Eq. 15", rs, want)
 	}
+	if txt := rs.Text(); !strings.Contains(txt, "400 runs per β") || !strings.Contains(txt, "about ±9.8 %") || !strings.Contains(txt, "large deviations 76832") {
+		t.Errorf("resolution text: %s", txt)
+	}
 	if e := f.EpochIID; math.Abs(float64(e.Mean)-(-0.005)) > 1e-12 {
 		t.Errorf("epoch − i.i.d. slope %+v", e)
 	}

@@ -9,8 +9,8 @@ var Figures = []Figure{
 	{"01_decoupling", []string{"decoupling"}},
 	{"02_noise", []string{"noise-panels"}},
 	{"03_stationary", []string{"stationary-grid"}},
-	{"04_escape", []string{"fpt-grid", "fpt-dynamics", "fpt/mlp"}},
+	{"04_escape", []string{"fpt-grid", "fpt-dynamics", "fpt/mlp", "fpt-draws"}},
 	{"05_hessian", []string{"spectrum"}},
-	{"06_barrier", []string{"barrier-lab", "ncrit"}},
+	{"06_barrier", []string{"barrier-lab", "barrier-draws", "ncrit"}},
 	{"07_whatif", []string{"whatif"}},
 }
