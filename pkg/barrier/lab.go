@@ -170,8 +170,13 @@ func keys(m map[int]Result) []int {
 	return out
 }
 
-// LabVersion is the code version of the laboratory's own pieces (the curves).
-const LabVersion = "barrier-lab/1"
+// LabVersion is the code version of the laboratory: its own, with those of
+// the barrier experiment and the exact discrete rate, so that a suite
+// record made by an older version of any of them is refused.
+const LabVersion = "barrier-lab/2+" + CodeVersion + "+" + DiscreteVersion
+
+// CurvesVersion is the code version of the laboratory's curves.
+const CurvesVersion = "barrier-lab/1"
 
 // Lab runs the laboratory: every part through Escape (each cached), then
 // the curves of the sweep's data set.
@@ -198,7 +203,7 @@ func Lab(ctx context.Context, env run.Env, cfg LabConfig) (run.Result[LabResult]
 		all = all && r.FromCache
 		p.store(&out, r.Result)
 	}
-	c, err := run.Do(ctx, env.Cache, env.Spec("barrier/curves", LabVersion, cfg.Config, cfg.Helix.Seed), func(ctx context.Context) (Curves, error) {
+	c, err := run.Do(ctx, env.Cache, env.Spec("barrier/curves", CurvesVersion, cfg.Config, cfg.Helix.Seed), func(ctx context.Context) (Curves, error) {
 		return curves(ctx, env, cfg.Config)
 	})
 	if err != nil {

@@ -104,10 +104,15 @@ func TestBarrierDraws(t *testing.T) {
 	if e := f.EpochIID; math.Abs(float64(e.Mean)-(-0.005)) > 1e-12 {
 		t.Errorf("epoch − i.i.d. slope %+v", e)
 	}
-	for _, want := range []string{"on one draw of 4", "on most draws (3 of 4)", "Closest on average: **large deviations**", "at 6 of 8 (draw, β) points", "χ² =", "at every β on most draws (3 of 4)"} {
+	for _, want := range []string{"on one draw of 4", "on most draws (3 of 4)", "**large deviations** has the slope nearest", "nearest approximation is **large deviations** on every draw (4 of 4)", "exact discrete slope lies inside SGD's interval on every draw (4 of 4)", "at 6 of 8 (draw, β) points", "χ² =", "at every β on most draws (3 of 4)"} {
 		if !strings.Contains(c.Verdict, want) {
 			t.Errorf("verdict lacks %q: %s", want, c.Verdict)
 		}
+	}
+	// Pointwise: constant ratios 2, 10, 1/3 and 1.2 to the four approximations.
+	if pw := f.Pointwise; len(pw) != 4 || pw[3].Prediction != PredLD || pw[3].NearestOn != 4 || math.Abs(float64(pw[3].MeanAbsLog.Mean)-math.Log(1.2)) > 1e-12 ||
+		pw[0].NearestOn != 0 || math.Abs(float64(pw[1].MeanAbsLog.Mean)-math.Log(10)) > 1e-12 || len(c.Pointwise.Rows) != 4 {
+		t.Errorf("pointwise %+v", pw)
 	}
 	if len(c.PerDraw.Rows) != 4 || c.PerDraw.Rows[3][0] != "4" || c.PerDraw.Rows[3][6] != "—" {
 		t.Errorf("per-draw table %v", c.PerDraw.Rows)

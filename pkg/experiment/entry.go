@@ -67,11 +67,18 @@ type Def[C Config, T any] struct {
 	Run func(context.Context, run.Env, C) (run.Result[T], error)
 	// Lower names the parameters to lower when the memory estimate is too large.
 	Lower string
+	// Version, when set, is the code version every result of Run carries in
+	// its provenance (Envelope.CodeVersion): the paper suite refuses a record
+	// of another version, so that a report never renders numbers an older
+	// code made (pkg/suite). Empty: the version is not checked.
+	Version string
 }
 
 // Entry is a registered experiment with its types erased, as front ends use it.
 type Entry struct {
 	Name, Variant, Selector, Summary, Native string
+	// Version is Def.Version.
+	Version string
 
 	lower   string
 	cfgType reflect.Type
@@ -87,7 +94,7 @@ func Define[C Config, PC interface {
 	param.Declarer
 }, T any](d Def[C, T]) Entry {
 	return Entry{
-		Name: d.Name, Variant: d.Variant, Selector: d.Selector, Summary: d.Summary, Native: d.Native, lower: d.Lower,
+		Name: d.Name, Variant: d.Variant, Selector: d.Selector, Summary: d.Summary, Native: d.Native, lower: d.Lower, Version: d.Version,
 		cfgType: reflect.TypeFor[C](),
 		resType: reflect.TypeFor[T](),
 		preset:  func(s run.Scale) any { c := d.Preset(s); return &c },

@@ -133,3 +133,43 @@ func (r FirstPassageResult) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// WriteText prints one line per pre-training seed: L*, h*, the fitted
+// slope and the implied n with their 95 % intervals, and each estimator's
+// n; an excluded seed says why.
+func (r FirstPassageDrawsResult) WriteText(w io.Writer) error {
+	tw := newTable(w)
+	var names []string
+	for _, d := range r.Draws {
+		if len(d.Result.Estimators) > len(names) {
+			names = names[:0]
+			for _, e := range d.Result.Estimators {
+				names = append(names, e.Name)
+			}
+		}
+	}
+	fmt.Fprint(tw, "pretrain-seed\tL*\th* = λ1\tslope [95% CI]\timplied n [95% CI]")
+	for _, n := range names {
+		fmt.Fprintf(tw, "\tn: %s", n)
+	}
+	fmt.Fprintln(tw)
+	for _, d := range r.Draws {
+		if d.Excluded != "" {
+			fmt.Fprintf(tw, "%d\texcluded: %s\n", d.PretrainSeed, d.Excluded)
+			continue
+		}
+		res := d.Result
+		fmt.Fprintf(tw, "%d\t%.4g\t%.4g\t%.4g [%s, %s]\t%.3g [%s, %s]", d.PretrainSeed, res.LStar, res.HStar, res.Fit.LogLog.Slope,
+			orNA("%.4g", float64(res.Fit.LogLog.CI[0])), orNA("%.4g", float64(res.Fit.LogLog.CI[1])), res.ImpliedN,
+			orNA("%.3g", float64(d.ImpliedNCI[0])), orNA("%.3g", float64(d.ImpliedNCI[1])))
+		for _, n := range names {
+			if e, ok := res.Estimator(n); ok {
+				fmt.Fprintf(tw, "\t%.3g", e.N)
+			} else {
+				fmt.Fprint(tw, "\t—")
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}

@@ -207,8 +207,10 @@ func newRecord(it Item, out experiment.Outcome, env run.Env, wall time.Duration)
 var ErrNoRecord = errors.New("no record")
 
 // Load returns the record of item it from dir, checked: the same format,
-// experiment, notebook and input configuration (by hash), and an intact
-// result (by checksum). Each refusal says what differs and what to do.
+// experiment, notebook and input configuration (by hash), an intact result
+// (by checksum) and, for an experiment that declares its code version
+// (experiment.Def.Version), that version. Each refusal says what differs
+// and what to do.
 func Load(dir string, it Item) (*Record, error) {
 	_, ch, err := configOf(it.Instance)
 	if err != nil {
@@ -239,6 +241,8 @@ func Load(dir string, it Item) (*Record, error) {
 		return nil, fmt.Errorf("record %s was made with another configuration of %s (%s): delete it and rerun the suite", p, it.Name(), diffConfig(r.Config, it.Instance.Config))
 	case sum(r.Written) != r.ResultHash:
 		return nil, fmt.Errorf("record %s was altered after it was written (its checksum does not match): delete it and rerun the suite for %s", p, it.Notebook)
+	case it.Instance.Entry.Version != "" && r.CodeVersion != it.Instance.Entry.Version:
+		return nil, fmt.Errorf("record %s was made by code version %q of %s, this code is %q: rerun the suite for %s (it recomputes only what changed)", p, r.CodeVersion, it.Name(), it.Instance.Entry.Version, it.Notebook)
 	}
 	return &r, nil
 }

@@ -109,3 +109,37 @@ func TestFiguresRegistered(t *testing.T) {
 		t.Error("-only of an unknown notebook accepted")
 	}
 }
+
+// A record made by another code version of an experiment that declares its
+// version (experiment.Def.Version) is refused in one line naming both
+// versions, and the suite recomputes it; without a declared version the
+// record is read as before.
+func TestRecordOfAnotherCodeVersionIsRefused(t *testing.T) {
+	entry := func(version string) experiment.Entry {
+		return experiment.Define(experiment.Def[theory.Inputs, theory.Summary]{Name: "theory", Summary: "closed forms", Native: "closed form", Preset: theory.Example, Version: version,
+			Run: func(ctx context.Context, env run.Env, in theory.Inputs) (run.Result[theory.Summary], error) {
+				r, err := theory.Evaluate(ctx, env, in)
+				r.CodeVersion = "v1"
+				return r, err
+			}})
+	}
+	item := func(e experiment.Entry) []suite.Item { return []suite.Item{{Notebook: "00_theory", Instance: e.New(run.Quick)}} }
+	dir := t.TempDir()
+	quiet := func(int, int, string, string) {}
+	if ran, err := suite.Run(context.Background(), item(entry("v1")), dir, envFor, quiet); err != nil || ran != 1 {
+		t.Fatalf("ran %d, %v", ran, err)
+	}
+	if _, err := suite.Load(dir, item(entry("v1"))[0]); err != nil {
+		t.Errorf("same version: %v", err)
+	}
+	if _, err := suite.Load(dir, item(entry(""))[0]); err != nil {
+		t.Errorf("no declared version: %v", err)
+	}
+	_, err := suite.Load(dir, item(entry("v2"))[0])
+	if err == nil || !strings.Contains(err.Error(), `code version "v1"`) || !strings.Contains(err.Error(), `"v2"`) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("another code version: %v", err)
+	}
+	if ran, err := suite.Run(context.Background(), item(entry("v2")), dir, envFor, quiet); err != nil || ran != 1 {
+		t.Errorf("the suite did not recompute the stale record: ran %d, %v", ran, err)
+	}
+}
