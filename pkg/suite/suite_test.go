@@ -123,7 +123,9 @@ func TestRecordOfAnotherCodeVersionIsRefused(t *testing.T) {
 				return r, err
 			}})
 	}
-	item := func(e experiment.Entry) []suite.Item { return []suite.Item{{Notebook: "00_theory", Instance: e.New(run.Quick)}} }
+	item := func(e experiment.Entry) []suite.Item {
+		return []suite.Item{{Notebook: "00_theory", Instance: e.New(run.Quick)}}
+	}
 	dir := t.TempDir()
 	quiet := func(int, int, string, string) {}
 	if ran, err := suite.Run(context.Background(), item(entry("v1")), dir, envFor, quiet); err != nil || ran != 1 {
