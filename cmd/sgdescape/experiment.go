@@ -74,7 +74,7 @@ func runExperiment(name string, args []string, stdout, stderr io.Writer) error {
 	if err := in.Check(); err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signalContext()
 	defer cancel()
 	env, stop, err := envFor(e, opt, stderr)
 	if err != nil {
@@ -86,6 +86,11 @@ func runExperiment(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return writeOutcome(stdout, stderr, out, opt.json)
+}
+
+// signalContext is cancelled by SIGTERM (a Slurm time limit, scancel) or Ctrl-C.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // envFor returns the environment of e: the GoMLX backend when e needs one,

@@ -281,12 +281,9 @@ const (
 
 // Escape runs the experiment (cached by configuration, each β a cached piece).
 func Escape(ctx context.Context, env run.Env, cfg Config) (run.Result[Result], error) {
-	if err := cfg.Validate(); err != nil {
-		return run.Result[Result]{}, run.BadInput(err)
-	}
-	env = env.Native(Engine)
-	spec := env.Spec(Experiment, CodeVersion, cfg, cfg.Helix.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Result, error) { return escape(ctx, env, cfg) })
+	return run.Checked(ctx, env, Engine, Experiment, CodeVersion, cfg, cfg.Helix.Seed, func(ctx context.Context, env run.Env) (Result, error) {
+		return escape(ctx, env, cfg)
+	})
 }
 
 // Prepare draws the data set and computes its landscape and 1-D profile,

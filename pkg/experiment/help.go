@@ -19,6 +19,9 @@ func (e Entry) WriteHelp(w io.Writer, variants []string) error {
 	}
 	fmt.Fprintln(w, "parameters (default at -scale quick; at -scale paper where it differs):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if e.Selector != "" {
+		fmt.Fprintf(tw, "  -%s %s\twhich experiment of the %s family\t[%s]\n", e.Selector, strings.Join(variants, "|"), e.Name, variants[0])
+	}
 	for _, p := range quick.Params() {
 		def := p.Default
 		if q, ok := paper.Lookup(p.Name); ok && q.Default != p.Default {

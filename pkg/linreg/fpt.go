@@ -120,11 +120,7 @@ func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], 
 		c.Kind = dynamics.SGD
 	}
 	c.C = c.thresholds()
-	if err := c.Validate(); err != nil {
-		return run.Result[FPTResult]{}, err
-	}
-	spec := env.Native(Engine).Spec("linreg/fpt", FPTVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FPTResult, error) {
+	return run.Checked(ctx, env, Engine, "linreg/fpt", FPTVersion, c, c.Seed, func(ctx context.Context, env run.Env) (FPTResult, error) {
 		return fpt(ctx, c, env.Progress)
 	})
 }

@@ -112,11 +112,7 @@ func Stationary(ctx context.Context, env run.Env, c StationaryConfig) (run.Resul
 	if c.Kind == "" {
 		c.Kind = dynamics.SGD
 	}
-	if err := c.Validate(); err != nil {
-		return run.Result[StationaryResult]{}, err
-	}
-	spec := env.Native(Engine).Spec("linreg/stationary", StationaryVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (StationaryResult, error) {
+	return run.Checked(ctx, env, Engine, "linreg/stationary", StationaryVersion, c, c.Seed, func(ctx context.Context, env run.Env) (StationaryResult, error) {
 		return stationary(ctx, c, env.Progress)
 	})
 }

@@ -155,16 +155,6 @@ type Result struct {
 	KestenP1 run.Float `json:"kesten_P1_tail"`
 }
 
-// At returns the point at P (false when P was not swept).
-func (r Result) At(p int) (PointResult, bool) {
-	for _, pt := range r.Points {
-		if pt.P == p {
-			return pt, true
-		}
-	}
-	return PointResult{}, false
-}
-
 // Experiment names the cached experiment.
 const (
 	Experiment = "ncrit/tail"
@@ -178,11 +168,19 @@ const (
 
 // Sweep runs (or loads) the experiment.
 func Sweep(ctx context.Context, env run.Env, cfg Config) (run.Result[Result], error) {
-	if err := cfg.Validate(); err != nil {
-		return run.Result[Result]{}, run.BadInput(err)
+	return run.Checked(ctx, env, Engine, Experiment, CodeVersion, cfg, cfg.Seed, func(ctx context.Context, env run.Env) (Result, error) {
+		return sweep(ctx, env, cfg)
+	})
+}
+
+// At returns the point at P (false when P was not swept).
+func (r Result) At(p int) (PointResult, bool) {
+	for _, pt := range r.Points {
+		if pt.P == p {
+			return pt, true
+		}
 	}
-	env = env.Native(Engine)
-	return run.Do(ctx, env.Cache, env.Spec(Experiment, CodeVersion, cfg, cfg.Seed), func(ctx context.Context) (Result, error) { return sweep(ctx, env, cfg) })
+	return PointResult{}, false
 }
 
 // divergeEll: a chain whose ℓ = L/L* reaches this has diverged (far beyond

@@ -137,3 +137,18 @@ func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Cont
 	}
 	return res, nil
 }
+
+// Checked is the common entry point of an experiment: cfg is validated
+// (an input error when it fails), env takes the name of a native engine
+// when engine is not empty, and fn runs through Do under the spec of
+// experiment at version with seed.
+func Checked[C interface{ Validate() error }, T any](ctx context.Context, env Env, engine, experiment, version string, cfg C, seed uint64,
+	fn func(ctx context.Context, env Env) (T, error)) (Result[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return Result[T]{}, BadInput(err)
+	}
+	if engine != "" {
+		env = env.Native(engine)
+	}
+	return Do(ctx, env.Cache, env.Spec(experiment, version, cfg, seed), func(ctx context.Context) (T, error) { return fn(ctx, env) })
+}
