@@ -511,22 +511,25 @@ func slopeText(r barrier.Result) string {
 // HowMany says on how many of n draws something holds: "on every draw",
 // "on most draws (k of n)", "on one draw of n", "on k of n draws" or "on
 // no draw".
-func HowMany(k, n int) string {
+func HowMany(k, n int) string { return howMany(k, n, "draw", "draws") }
+
+// howMany is HowMany with the noun of the things counted (draw, seed).
+func howMany(k, n int, one, many string) string {
 	switch {
 	case n == 0:
-		return "on no draw (none compared)"
+		return fmt.Sprintf("on no %s (none compared)", one)
 	case k == n && n == 1:
-		return "on the one draw"
+		return "on the one " + one
 	case k == n:
-		return fmt.Sprintf("on every draw (%d of %d)", k, n)
+		return fmt.Sprintf("on every %s (%d of %d)", one, k, n)
 	case k == 0:
-		return fmt.Sprintf("on no draw (0 of %d)", n)
+		return fmt.Sprintf("on no %s (0 of %d)", one, n)
 	case 2*k > n:
-		return fmt.Sprintf("on most draws (%d of %d)", k, n)
+		return fmt.Sprintf("on most %s (%d of %d)", many, k, n)
 	case k == 1:
-		return fmt.Sprintf("on one draw of %d", n)
+		return fmt.Sprintf("on one %s of %d", one, n)
 	}
-	return fmt.Sprintf("on %d of %d draws", k, n)
+	return fmt.Sprintf("on %d of %d %s", k, n, many)
 }
 
 func drawsVerdict(f BarrierDrawsFigures) string {

@@ -167,7 +167,7 @@ func TestNetworkDraws(t *testing.T) {
 	if tr.Inside != 1 || tr.Closest != 2 || tr.Draws != 2 || math.Abs(float64(tr.Deviation.Mean)-(-0.65)) > 1e-12 {
 		t.Errorf("trace ratio %+v", tr)
 	}
-	for _, want := range []string{"Seed 3 is left out", "on one draw of 2", "**trace ratio Σλ/λ1** on every draw (2 of 2)"} {
+	for _, want := range []string{"Seed 3 is left out", "on one seed of 2", "**trace ratio Σλ/λ1** on every seed (2 of 2)"} {
 		if !strings.Contains(c.Verdict, want) {
 			t.Errorf("verdict lacks %q: %s", want, c.Verdict)
 		}

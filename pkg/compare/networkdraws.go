@@ -144,13 +144,13 @@ func networkDrawsVerdict(f NetworkDrawsFigures) string {
 	fmt.Fprintf(&v, "The implied n is %s over the seeds. ", f.ImpliedN.Text())
 	best := EstimatorDrawRow{Closest: -1}
 	for _, e := range f.Estimators {
-		fmt.Fprintf(&v, "The %s estimate is inside the implied n's 95 %% interval %s (n − implied: %s). ", e.Name, HowMany(e.Inside, e.Draws), e.Deviation.Text())
+		fmt.Fprintf(&v, "The %s estimate is inside the implied n's 95 %% interval %s (n − implied: %s). ", e.Name, howMany(e.Inside, e.Draws, "seed", "seeds"), e.Deviation.Text())
 		if e.Closest > best.Closest {
 			best = e
 		}
 	}
 	if best.Draws > 0 {
-		fmt.Fprintf(&v, "The estimator nearest the implied n is **%s** %s.", best.Name, HowMany(best.Closest, best.Draws))
+		fmt.Fprintf(&v, "The estimator nearest the implied n is **%s** %s.", best.Name, howMany(best.Closest, best.Draws, "seed", "seeds"))
 	}
 	return strings.TrimSpace(v.String())
 }
