@@ -263,7 +263,8 @@ func barrierVerdict(f BarrierFigures, s barrier.Result) string {
 	if d := f.Discrete; d.IIDCompared > 0 {
 		fmt.Fprintf(&v, "The exact discrete rate (the chain of SGD with i.i.d. batches, solved exactly) lies inside the i.i.d. control's 95 %% interval at %d of %d β", d.IIDInside, d.IIDCompared)
 		if finiteF(d.GapToLD) {
-			fmt.Fprintf(&v, "; of SGD's gap to large deviations, mean ln(κ_epoch/κ_LD) = %.3f, the finite step accounts for ln(κ_exact/κ_LD) = %.3f and sampling without replacement for ln(κ_epoch/κ_iid) = %.3f", float64(d.GapToLD), float64(d.FiniteStep), float64(d.WithoutReplace))
+			fmt.Fprintf(&v, "; SGD's gap to large deviations, mean over β of ln(κ_epoch/κ_LD) = %.3f, splits into the finite step, ln(κ_exact/κ_LD) = %.3f, sampling without replacement, ln(κ_epoch/κ_iid) = %.3f, and the i.i.d. runs' noise, ln(κ_iid/κ_exact) = %.3f",
+				float64(d.GapToLD), float64(d.FiniteStep), float64(d.WithoutReplace), float64(d.GapToLD-d.FiniteStep-d.WithoutReplace))
 		}
 		v.WriteString(". ")
 	}

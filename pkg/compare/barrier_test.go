@@ -80,6 +80,26 @@ func TestBarrierComparison(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), `"closest_prediction":"large deviations"`) || !strings.Contains(string(b), `"iid_points"`) || !strings.Contains(string(b), `"first_diverged_P":19`) {
 		t.Errorf("key figures: %v %s", err, b)
 	}
+	if d := c.Figures.Discrete; d.IIDCompared != 0 || !math.IsNaN(float64(d.GapToLD)) {
+		t.Errorf("no exact discrete rate, yet compared: %+v", d)
+	}
+	// The exact discrete rate, paired with the i.i.d. control by β: inside
+	// its interval at β = 6, outside at β = 7, no control at β = 8; the gap
+	// to large deviations splits over the two β compared.
+	l := lab()
+	for i, k := range []float64{1.9e-3, 6e-4, 1e-4} {
+		l.SGD.Points[i].KappaDiscrete = run.Float(k)
+	}
+	l.SGD.SlopeDiscrete = -0.85
+	dc := Barrier(l)
+	d := dc.Figures.Discrete
+	if d.IIDInside != 1 || d.IIDCompared != 2 || !d.InsideEpochCI || d.InsideIIDCI || math.Abs(float64(d.GapToLD)-math.Log(0.8)/2) > 1e-12 ||
+		math.Abs(float64(d.FiniteStep)-(math.Log(1.9)+math.Log(1.2))/2) > 1e-12 || math.Abs(float64(d.WithoutReplace)-(math.Log(0.5)+math.Log(0.8))/2) > 1e-12 {
+		t.Errorf("exact discrete figures %+v", d)
+	}
+	if !strings.Contains(dc.Verdict, "at 1 of 2 β") || !strings.Contains(dc.Verdict, "splits into the finite step") || dc.Rates.Rows[0][10] != "0.526" || dc.Rates.Rows[0][11] != "1.05" {
+		t.Errorf("verdict or rates with the exact discrete rate: %s %v", dc.Verdict, dc.Rates.Rows[0])
+	}
 	byB, byN := AtBAndN(lab())
 	if len(byB.Rows) != 2 || byB.Rows[0][0] != "1" || byB.Rows[1][0] != "2" || len(byN.Rows) != 2 || byN.Rows[1][4] != "2.00" || byN.Rows[1][5] != "2.00" {
 		t.Errorf("B and n tables: %v %v", byB.Rows, byN.Rows)
