@@ -33,7 +33,7 @@ func barrierJSON(t *testing.T, args ...string) (map[string]any, []string, string
 func TestBarrierJSONHasTheIssueFields(t *testing.T) {
 	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
 	got, _, _ := barrierJSON(t, "barrier", "-model", "helix", "-n", "1", "-N", "1000", "-seed", "1", "-B", "1", "-beta", "5,6", "-runs", "30", "-grid", "501")
-	for _, k := range []string{"landscape", "points", "slope_fit", "slope_ci", "slope_powerlaw", "slope_arrhenius", "slope_exact_diffusion", "slope_large_deviation"} {
+	for _, k := range []string{"landscape", "points", "slope_fit", "slope_ci", "slope_powerlaw", "slope_arrhenius", "slope_exact_diffusion", "slope_large_deviation", "slope_exact_discrete"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("missing %q", k)
 		}
@@ -49,7 +49,7 @@ func TestBarrierJSONHasTheIssueFields(t *testing.T) {
 		t.Fatalf("%d points", len(pts))
 	}
 	for _, k := range []string{"beta", "eta", "kappa", "kappa_se", "kappa_ci", "kappa_upper_95", "status", "cv", "kappa_powerlaw", "kappa_arrhenius",
-		"kappa_exact_diffusion", "kappa_large_deviation", "escaped", "censored", "censored_fraction", "diverged"} {
+		"kappa_exact_diffusion", "kappa_large_deviation", "kappa_exact_discrete", "escaped", "censored", "censored_fraction", "diverged"} {
 		if _, ok := pts[0].(map[string]any)[k]; !ok {
 			t.Errorf("points[0] misses %q", k)
 		}
@@ -110,6 +110,14 @@ func TestBarrierAndNcritBadInput(t *testing.T) {
 		{[]string{"barrier", "-dynamics", "gauss", "-n", "2"}, "n"},
 		{[]string{"barrier", "-max-steps", "0"}, "max-steps"},
 		{[]string{"barrier", "-max-steps", "1000000000000"}, "max-steps"},
+		{[]string{"barrier", "-chain-grid", "2"}, "chain-grid"},
+		{[]string{"barrier", "-chain-grid", "11", "-beta", "6,7", "-runs", "5", "-grid", "501"}, "chain-grid"}, // too coarse for the step: found by the exact chain, before any run
+		{[]string{"barrier-draws", "-seeds", "1,1"}, "seeds"},
+		{[]string{"barrier-draws", "-seeds", ""}, "seeds"},
+		{[]string{"barrier-draws", "-beta", "6"}, "beta"},
+		{[]string{"barrier-draws", "-ns", "1,2000"}, "n"},
+		{[]string{"barrier-draws", "-c", "3", "-grid", "501", "-seeds", "4", "-runs", "5"}, "seed"}, // no saddle on draw 4
+		{[]string{"fpt-draws", "-pretrain-seeds", "1,1"}, "pretrain-seeds"},
 		{[]string{"barrier-lab", "-Bs", "1,1"}, "Bs"},
 		{[]string{"barrier-lab", "-dynamics", "gld"}, "dynamics"},
 		{[]string{"ncrit", "-eta", "0"}, "eta"},

@@ -33,6 +33,25 @@ func Chain(d *Data, ls Landscape, eta float64, b int) (exitchain.Chain, error) {
 	return exitchain.Chain{Grads: d.SampleGrads, N: d.N, Eta: eta, B: b, Lo: ls.A, Hi: ls.B}, nil
 }
 
+// checkChainGrid refuses, before any other work, a chain-grid too coarse
+// for the step at some β (exitchain.ErrCoarseGrid, as run.BadInput); the
+// automatic grid, and the parts where the exact rate is not computed, pass.
+func checkChainGrid(d *Data, ls Landscape, cfg Config) error {
+	if cfg.ChainGrid == 0 || cfg.Dynamics != SGD || d.Dim != 1 {
+		return nil
+	}
+	for _, beta := range cfg.Betas {
+		c, err := Chain(d, ls, float64(cfg.B)/(beta*ls.HStar), cfg.B)
+		if err != nil {
+			return nil
+		}
+		if err := c.CheckGrid(cfg.ChainGrid); errors.Is(err, exitchain.ErrCoarseGrid) {
+			return run.BadInput(fmt.Errorf("chain-grid = %d at β = %g: %w", cfg.ChainGrid, beta, err))
+		}
+	}
+	return nil
+}
+
 // discreteKey identifies the cached exact rate of one β.
 type discreteKey struct {
 	Helix  Helix   `json:"helix"`

@@ -288,7 +288,8 @@ func Escape(ctx context.Context, env run.Env, cfg Config) (run.Result[Result], e
 
 // Prepare draws the data set and computes its landscape and 1-D profile,
 // reporting the grid's progress. A data set without a barrier (no minimum,
-// no saddle, no basin beyond it) is an input error (run.BadInput).
+// no saddle, no basin beyond it) and a chain-grid too coarse for the step
+// at some β are input errors (run.BadInput), found before the profile.
 func Prepare(ctx context.Context, cfg Config, workers int, progress run.Progress) (*Data, Landscape, *Profile1D, error) {
 	d, err := cfg.Helix.Draw()
 	if err != nil {
@@ -297,6 +298,9 @@ func Prepare(ctx context.Context, cfg Config, workers int, progress run.Progress
 	ls, err := FindLandscape(d)
 	if err != nil {
 		return d, ls, nil, run.BadInput(err)
+	}
+	if err := checkChainGrid(d, ls, cfg); err != nil {
+		return d, ls, nil, err
 	}
 	prof, err := ls.Grid(ctx, d, cfg.Grid, workers, progress)
 	return d, ls, prof, err

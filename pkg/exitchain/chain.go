@@ -260,8 +260,7 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 		return nil, fmt.Errorf("%w (first at θ = %.6g)", ErrNoExit, c.Lo+float64(i)*h)
 	}
 	if cells < MinCellsPerStep {
-		return nil, fmt.Errorf("%w: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
-			ErrCoarseGrid, cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
+		return nil, c.coarse(cells, h)
 	}
 	opts.Progress.Report(m, m, fmt.Sprintf("exit chain: solving %d×%d (%s)", m, m, opts.Solver))
 	t, res, it, solver, err := rows.solve(opts.Solver)
@@ -282,6 +281,50 @@ func (c Chain) solveOn(m int, opts Options) (*Solution, error) {
 	}
 	x[m-1] = c.Hi
 	return &Solution{Chain: c, X: x, T: t, H: h, CellsPerStep: cells, Residual: res, Iterations: it, Solver: solver}, nil
+}
+
+// coarse is the ErrCoarseGrid error of a grid of spacing h on which the
+// smallest root-mean-square step spans cells cells.
+func (c Chain) coarse(cells, h float64) error {
+	return fmt.Errorf("%w: the smallest root-mean-square step spans %.3g cells of h = %.3g (need ≥ %g; interpolation would smear each step over a wider cell); use at least %d points or Points = 0",
+		ErrCoarseGrid, cells, h, MinCellsPerStep, int(math.Ceil(MinCellsPerStep*(c.Hi-c.Lo)/(cells*h)))+1)
+}
+
+// CheckGrid makes Solve's check of a grid of the given number of points —
+// the smallest root-mean-square step over its points must span at least
+// MinCellsPerStep cells — alone, before any transition row is built
+// (points·N gradient evaluations), so that a front end can refuse a grid
+// too coarse for the step (ErrCoarseGrid) before other work. points = 0
+// (the automatic grid) always passes; the chain's numbers and the grid size
+// are checked as Solve checks them.
+func (c Chain) CheckGrid(points int) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if points == 0 {
+		return nil
+	}
+	if _, err := c.points(Options{Points: points}); err != nil {
+		return err
+	}
+	g := make([]float64, c.N)
+	h := (c.Hi - c.Lo) / float64(points-1)
+	minRMS := math.Inf(1)
+	for i := 0; i < points; i++ {
+		x := c.Lo + float64(i)*h
+		if i == points-1 {
+			x = c.Hi
+		}
+		rms, err := c.moments(x, g)
+		if err != nil {
+			return err
+		}
+		minRMS = math.Min(minRMS, rms)
+	}
+	if cells := minRMS / h; cells < MinCellsPerStep {
+		return c.coarse(cells, h)
+	}
+	return nil
 }
 
 func floatsMax(v []float64) float64 {

@@ -369,6 +369,12 @@ func TestBadInput(t *testing.T) {
 			if coarse := errors.Is(err, exitchain.ErrCoarseGrid); coarse != (tc.want == "grid too coarse") {
 				t.Errorf("errors.Is(err, ErrCoarseGrid) = %v for %q", coarse, err)
 			}
+			// CheckGrid alone refuses the coarse grid with the same error.
+			if tc.want == "grid too coarse" {
+				if cerr := tc.c.CheckGrid(tc.opts.Points); cerr == nil || cerr.Error() != err.Error() {
+					t.Errorf("CheckGrid: %v, Rate: %v", cerr, err)
+				}
+			}
 		})
 	}
 }
@@ -418,5 +424,38 @@ func TestProgress(t *testing.T) {
 	}
 	if reports < 4 || last != total || total != 1001 {
 		t.Fatalf("%d reports, last %d of %d", reports, last, total)
+	}
+}
+
+// CheckGrid and the solve agree on which grids are too coarse, also right
+// at the threshold of one cell per root-mean-square step, for B = 1 and a
+// convolved B = 3; the automatic grid always passes.
+func TestCheckGridAgreesWithSolve(t *testing.T) {
+	tt := newToy(20, 1.5)
+	for _, b := range []int{1, 3} {
+		c := tt.chain(0.1, b)
+		if err := c.CheckGrid(0); err != nil {
+			t.Fatalf("B = %d, automatic grid: %v", b, err)
+		}
+		// The grid where one cell equals the smallest RMS step.
+		sol, err := c.Solve(exitchain.Options{Points: 401, Solver: exitchain.SolverLU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m0 := int(math.Round((c.Hi-c.Lo)/(sol.CellsPerStep*sol.H))) + 1
+		coarse := 0
+		for m := max(3, m0-3); m <= m0+3; m++ {
+			_, serr := c.Solve(exitchain.Options{Points: m, Solver: exitchain.SolverLU})
+			cerr := c.CheckGrid(m)
+			if errors.Is(serr, exitchain.ErrCoarseGrid) != errors.Is(cerr, exitchain.ErrCoarseGrid) {
+				t.Errorf("B = %d, %d points: Solve %v, CheckGrid %v", b, m, serr, cerr)
+			}
+			if errors.Is(cerr, exitchain.ErrCoarseGrid) {
+				coarse++
+			}
+		}
+		if coarse == 0 || coarse == 7 {
+			t.Errorf("B = %d: the grids %d±3 do not straddle the threshold (%d coarse)", b, m0, coarse)
+		}
 	}
 }
