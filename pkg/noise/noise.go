@@ -34,6 +34,9 @@ const MemoryBudget = 1 << 28
 // as fit MemoryBudget given the per-sample sizes of the architecture, at most
 // limit.
 func ChunkSize(a model.Arch, limit int) int {
+	if a.Net != nil {
+		return max(1, min(MemoryBudget/max(a.Net.FloatsPerSample(), 1), limit))
+	}
 	per := a.InputSize()
 	maxPerSampleGrad := 0
 	h, w := 1, 1
