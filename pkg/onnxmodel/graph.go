@@ -232,6 +232,13 @@ func (m *Model) trial() error {
 				}
 				return fmt.Errorf("operator %s is not supported by onnx-gomlx v0.3.4", op[1])
 			}
+			if a := unsupportedAttr.FindStringSubmatch(err.Error()); a != nil {
+				for _, nd := range g.Node {
+					if nd.OpType == a[1] {
+						return fmt.Errorf("operator %s (node %q) with its attribute %s is not supported by onnx-gomlx v0.3.4: %s", a[1], nodeName(nd.Name, nd.Output), a[2], oneLine(err))
+					}
+				}
+			}
 			return fmt.Errorf("the graph cannot be built for %d samples: %s", n, oneLine(err))
 		}
 		k := f.Shape().Dimensions[1]

@@ -192,7 +192,10 @@ func oneLine(err error) string {
 	return s
 }
 
-var unimplemented = regexp.MustCompile(`unimplemented ONNX op "([^"]*)"`)
+var (
+	unimplemented   = regexp.MustCompile(`unimplemented ONNX op "([^"]*)"`)
+	unsupportedAttr = regexp.MustCompile(`(?:^|: )([A-Za-z]+): support for (?:attribute|inferring) '([^']*)'`)
+)
 
 // isFloat reports whether an ONNX element type is a floating-point one.
 func isFloat(dt dtypes.DType) bool { return dt == dtypes.Float32 || dt == dtypes.Float64 }
@@ -270,6 +273,24 @@ func (m *Model) inspect(sample []int) error {
 	declared := ds.Dimensions[1:]
 	if err := m.setInput(declared, sample); err != nil {
 		return err
+	}
+
+	// PyTorch exports AvgPool2d with count_include_pad = 1 (its default)
+	// even without padding, which onnx-gomlx refuses; without padding the
+	// attribute changes nothing, so it is cleared.
+	for _, nd := range g.Node {
+		if nd.OpType != "AveragePool" {
+			continue
+		}
+		padded := false
+		for _, v := range intsAttr(nd.Attribute, "pads") {
+			padded = padded || v != 0
+		}
+		for _, a := range nd.Attribute {
+			if a.Name == "count_include_pad" && !padded {
+				a.I = 0
+			}
+		}
 	}
 
 	// Consumers of every value.

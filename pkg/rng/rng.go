@@ -45,6 +45,10 @@ const (
 	// LanczosDefault is the start vector of spectrum.TopK when the caller
 	// passes no generator (with seed 1).
 	LanczosDefault Stream = 2
+	// DiagnoseLanczos, xor 0 (Hessian) or 1 (Gauss–Newton), draws the
+	// Lanczos start vectors of the diagnosis of an imported network
+	// (pkg/diagnose); xor 2, the bootstrap of its continuation's slope.
+	DiagnoseLanczos Stream = 0xd1a60000
 )
 
 // Offsets added to an experiment's master seed (linear regression and the

@@ -26,7 +26,7 @@ func TestStreamsMatchTheHistoricalGenerators(t *testing.T) {
 }
 
 func TestStreamsAreDistinct(t *testing.T) {
-	all := []Stream{LinRegData, Subset, ModelInit, TrainEpoch, Run, FPTBootstrap, PhiBootstrap, NoiseSlopeBootstrap, ExactHessian, LanczosDefault}
+	all := []Stream{LinRegData, Subset, ModelInit, TrainEpoch, Run, FPTBootstrap, PhiBootstrap, NoiseSlopeBootstrap, ExactHessian, LanczosDefault, DiagnoseLanczos}
 	seen := map[Stream]bool{}
 	for _, s := range all {
 		if seen[s] {
