@@ -18,6 +18,7 @@ import (
 	"github.com/sbinet/npyio"
 
 	"github.com/sgdescape/sgdescape/pkg/memcheck"
+	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // Array is an n-dimensional array of values read from a user's file —
@@ -383,4 +384,41 @@ func ParseCSV(b []byte, name string) (*Array, error) {
 	}
 	a.Shape = []int{len(a.Data) / cols, cols}
 	return a, nil
+}
+
+// WriteNPY writes float32 values of the given shape as a NumPy .npy file
+// (format 1.0, little endian, C order), atomically: the inputs and targets
+// of a diagnosis written from Go, and test data.
+func WriteNPY(path string, shape []int, v []float32) error {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("data: negative dimension in shape %v", shape)
+		}
+		n *= d
+	}
+	if n != len(v) {
+		return fmt.Errorf("data: shape %v needs %d values, got %d", shape, n, len(v))
+	}
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	s := strings.Join(parts, ", ")
+	if len(shape) == 1 {
+		s += ","
+	}
+	h := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", s)
+	for (10+len(h)+1)%64 != 0 {
+		h += " "
+	}
+	h += "\n"
+	b := make([]byte, 0, 10+len(h)+4*len(v))
+	b = append(b, npyio.Magic[:]...)
+	b = append(b, 1, 0, byte(len(h)), byte(len(h)>>8))
+	b = append(b, h...)
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return run.WriteFileAtomic(path, b)
 }

@@ -231,3 +231,27 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+// WriteNPY's files read back (through npyio) with the same shape and values.
+func TestWriteNPYRoundTrip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "w.npy")
+	v := []float32{1.5, -2, float32(math.Pi), 0, 1e-30, 7}
+	if err := WriteNPY(p, []int{3, 1, 2}, v); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ReadArray(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(a.Shape) != "[3 1 2]" || a.DType != "<f4" {
+		t.Fatalf("shape %v dtype %s", a.Shape, a.DType)
+	}
+	for i := range v {
+		if a.Data[i] != v[i] {
+			t.Errorf("value %d = %v, want %v", i, a.Data[i], v[i])
+		}
+	}
+	if err := WriteNPY(p, []int{4}, v); err == nil {
+		t.Error("a shape that does not match the values was accepted")
+	}
+}
