@@ -29,8 +29,9 @@ import (
 // ConvRoute says how convolutions are differentiated (twice, for the
 // Hessian-vector products): GoMLX v0.26 cannot differentiate its own
 // convolution twice, so the adapter computes every convolution as
-// im2col patches (model.Patches: Concatenate and Gather) times the kernel.
-const ConvRoute = "im2col: model.Patches (Concatenate + Gather) times the kernel matrix, differentiable twice on every backend; exact Hessian-vector products"
+// im2col patches (model.PatchesMasked: one Gather and a padding mask) times
+// the kernel matrix, which every backend differentiates twice.
+const ConvRoute = "im2col: model.PatchesMasked (Gather + padding mask) times the kernel matrix, differentiable twice on every backend: exact Hessian-vector products"
 
 // Result is the diagnosis of a network at its weights.
 type Result struct {

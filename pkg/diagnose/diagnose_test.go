@@ -46,7 +46,7 @@ func readReference(t *testing.T, name string) reference {
 	return r
 }
 
-func testEnv(t *testing.T) run.Env {
+func testEnv(t testing.TB) run.Env {
 	t.Helper()
 	be, err := backend.New()
 	if err != nil {

@@ -464,10 +464,10 @@ func (w Window) OutSize(H, W int) (int, int, error) {
 // Patches turns [n, H, W, C] into [n, Ho, Wo, KH·KW·C]: the window of every
 // output position (zero padded), ordered (dy, dx, channel), so that a
 // convolution is Patches(x)·K with K [KH·KW·C, C'] (the im2col form, whose
-// taps give per-sample gradients). It is built from Concatenate and Gather,
-// whose gradients every backend supports, and it is differentiable twice
-// (Hessian-vector products of convolutional networks). The window must fit
-// (see OutSize).
+// taps give per-sample gradients). It is built from Concatenate (the
+// padding) and Gather, whose gradients every backend supports; its second
+// derivatives need Pad, which SimpleGo lacks (see PatchesMasked). The
+// window must fit (see OutSize).
 func Patches(x *Node, w Window) *Node {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
@@ -478,17 +478,57 @@ func Patches(x *Node, w Window) *Node {
 	Hp, Wp := H+w.PadTop+w.PadBottom, W+w.PadLeft+w.PadRight
 	p := TransposeAllAxes(Reshape(padZeros(x, w.PadTop, w.PadBottom, w.PadLeft, w.PadRight), n, Hp*Wp, C), 1, 0, 2)
 	idx := make([]int32, 0, ho*wo*w.KH*w.KW)
+	w.each(ho, wo, func(py, px int) {
+		idx = append(idx, int32(py*Wp+px))
+	})
+	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, len(idx), 1))
+	g := Gather(p, ids) // [Ho·Wo·KH·KW, n, C]
+	g = TransposeAllAxes(g, 1, 0, 2)
+	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
+}
+
+// each calls fn with the padded-map coordinates (row, column) of every tap
+// of every output position, in the order of Patches: output row, output
+// column, kernel row, kernel column.
+func (w Window) each(ho, wo int, fn func(py, px int)) {
 	for y := 0; y < ho; y++ {
 		for x := 0; x < wo; x++ {
 			for dy := 0; dy < w.KH; dy++ {
 				for dx := 0; dx < w.KW; dx++ {
-					idx = append(idx, int32((y*one(w.SH)+dy*one(w.DH))*Wp+x*one(w.SW)+dx*one(w.DW)))
+					fn(y*one(w.SH)+dy*one(w.DH), x*one(w.SW)+dx*one(w.DW))
 				}
 			}
 		}
 	}
+}
+
+// PatchesMasked is Patches built from a single Gather of the unpadded map
+// (padding taps read a clamped pixel) times a 0/1 mask that zeroes the
+// padding taps: the same values (a padding tap is +0 or −0), and, with no
+// Concatenate, differentiable twice on every backend — the Hessian-vector
+// products of imported convolutional networks use it (pkg/onnxmodel).
+func PatchesMasked(x *Node, w Window) *Node {
+	dims := x.Shape().Dimensions
+	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
+	ho, wo, err := w.OutSize(H, W)
+	if err != nil {
+		panic(err) // graph-building code: callers check OutSize first
+	}
+	p := TransposeAllAxes(Reshape(x, n, H*W, C), 1, 0, 2)
+	idx := make([]int32, 0, ho*wo*w.KH*w.KW)
+	mask := make([]float64, 0, ho*wo*w.KH*w.KW)
+	w.each(ho, wo, func(py, px int) {
+		yy, xx := py-w.PadTop, px-w.PadLeft
+		m := 1.0
+		if yy < 0 || yy >= H || xx < 0 || xx >= W {
+			m = 0
+		}
+		idx = append(idx, int32(min(max(yy, 0), H-1)*W+min(max(xx, 0), W-1)))
+		mask = append(mask, m)
+	})
 	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, len(idx), 1))
 	g := Gather(p, ids) // [Ho·Wo·KH·KW, n, C]
+	g = Mul(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
 	g = TransposeAllAxes(g, 1, 0, 2)
 	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
 }

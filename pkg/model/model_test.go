@@ -347,3 +347,137 @@ func TestConv3x3GradientMatchesGoMLX(t *testing.T) {
 		t.Fatalf("∂/∂K[%d]: conv3x3 %v, central difference %v", i, gk1[i], fd)
 	}
 }
+
+// Patches times the kernel equals GoMLX's own convolution for windows with
+// strides, asymmetric padding, dilations and non-square kernels; and
+// im2col3 is Patches with the 3×3 "same" window.
+func TestPatchesMatchConvolution(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, H, W, C, O = 2, 9, 8, 3, 4
+	r := rand.New(rand.NewPCG(8, 9))
+	rnd := func(k int) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	X := tensors.FromFlatDataAndDimensions(rnd(n*H*W*C), n, H, W, C)
+	for _, w := range []Window{
+		{KH: 3, KW: 3, SH: 1, SW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{KH: 5, KW: 5},
+		{KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{KH: 2, KW: 3, SH: 1, SW: 2, PadTop: 0, PadBottom: 1, PadLeft: 2, PadRight: 0},
+		{KH: 3, KW: 2, DH: 2, DW: 3, PadTop: 1, PadBottom: 2},
+	} {
+		ho, wo, err := w.OutSize(H, W)
+		if err != nil {
+			t.Fatal(err)
+		}
+		K := tensors.FromFlatDataAndDimensions(rnd(w.KH*w.KW*C*O), w.KH, w.KW, C, O)
+		exec, err := NewExec(be, func(x, k *Node) []*Node {
+			mine := DotGeneral(Reshape(Patches(x, w), n*ho*wo, w.KH*w.KW*C), []int{1}, nil, Reshape(k, w.KH*w.KW*C, O), []int{0}, nil)
+			theirs := Convolve(x, k).StridePerAxis(one(w.SH), one(w.SW)).DilationPerAxis(one(w.DH), one(w.DW)).
+				PaddingPerDim([][2]int{{w.PadTop, w.PadBottom}, {w.PadLeft, w.PadRight}}).Done()
+			return []*Node{Reshape(mine, n, ho, wo, O), theirs, Patches(x, w), PatchesMasked(x, w)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X, K)
+		if err != nil {
+			t.Fatalf("%+v: %v", w, err)
+		}
+		a, b := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+		if len(a) != len(b) {
+			t.Fatalf("%+v: %d values from Patches, %d from Convolve (%s)", w, len(a), len(b), out[1].Shape())
+		}
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-4*(1+math.Abs(float64(b[i]))) {
+				t.Fatalf("%+v: value %d: Patches %v, Convolve %v", w, i, a[i], b[i])
+			}
+		}
+		p, pm := tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
+		for i := range p {
+			if p[i] != pm[i] {
+				t.Fatalf("%+v: patch value %d: Patches %v, PatchesMasked %v", w, i, p[i], pm[i])
+			}
+		}
+	}
+	if _, _, err := (Window{KH: 9, KW: 1}).OutSize(5, 5); err == nil {
+		t.Error("a window larger than the map was accepted")
+	}
+}
+
+// PatchesMasked is differentiable twice on every backend: the gradient of
+// ⟨∇_K L, V⟩ for a two-layer convolutional loss (so that the backward pass
+// goes through the second layer's patches of the first layer's output)
+// matches central finite differences of ∇_K L.
+func TestPatchesMaskedSecondOrder(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := Window{KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 0}
+	const n, H, W, C = 2, 6, 5, 2
+	r := rand.New(rand.NewPCG(4, 4))
+	rnd := func(k int) []float64 {
+		v := make([]float64, k)
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		return v
+	}
+	X := tensors.FromFlatDataAndDimensions(rnd(n*H*W*C), n, H, W, C)
+	k1 := rnd(9 * C * 3)
+	K2 := tensors.FromFlatDataAndDimensions(rnd(9*3*2), 9*3, 2)
+	V := rnd(len(k1))
+	conv := func(x, k *Node, cin int) *Node {
+		d := x.Shape().Dimensions
+		ho, wo, _ := w.OutSize(d[1], d[2])
+		p := Reshape(PatchesMasked(x, w), d[0], ho, wo, 9*cin)
+		return DotGeneral(p, []int{3}, nil, k, []int{0}, nil)
+	}
+	loss := func(x, k1, k2 *Node) *Node {
+		h := Tanh(conv(x, k1, C))
+		o := conv(h, k2, 3)
+		return ReduceAllSum(Mul(o, o))
+	}
+	grad, err := NewExec(be, func(x, k1, k2 *Node) *Node { return Gradient(loss(x, k1, k2), k1)[0] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	hvp, err := NewExec(be, func(x, k1, k2, v *Node) *Node {
+		g := Gradient(loss(x, k1, k2), k1)[0]
+		return Gradient(ReduceAllSum(Mul(g, v)), k1)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt := func(v []float64) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, 9*C, 3) }
+	out, err := hvp.Exec(X, kt(k1), K2, kt(V))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float64](out[0])
+	const eps = 1e-5
+	plus, minus := make([]float64, len(k1)), make([]float64, len(k1))
+	for i := range k1 {
+		plus[i], minus[i] = k1[i]+eps*V[i], k1[i]-eps*V[i]
+	}
+	gp, err := grad.Exec(X, kt(plus), K2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, _ := grad.Exec(X, kt(minus), K2)
+	a, b := tensors.MustCopyFlatData[float64](gp[0]), tensors.MustCopyFlatData[float64](gm[0])
+	for i := range got {
+		fd := (a[i] - b[i]) / (2 * eps)
+		if math.Abs(fd-got[i]) > 1e-5*(1+math.Abs(fd)) {
+			t.Fatalf("H·v[%d] = %v, finite differences %v", i, got[i], fd)
+		}
+	}
+}

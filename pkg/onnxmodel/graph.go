@@ -103,7 +103,7 @@ func (m *Model) forward(params []*Node, x *Node) (*Node, []model.Tap) {
 			if d[3]*l.win.KH*l.win.KW != l.K {
 				panic(fmt.Errorf("node %q (Conv) gets %d channels; its kernel takes %d", l.Node, d[3], l.K/(l.win.KH*l.win.KW)))
 			}
-			U = Reshape(model.Patches(h, l.win), n, ho*wo, l.K)
+			U = Reshape(model.PatchesMasked(h, l.win), n, ho*wo, l.K)
 			A := Add(DotGeneral(U, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.C))
 			taps = append(taps, model.Tap{U: U, A: A})
 			out = TransposeAllAxes(Reshape(A, n, ho, wo, l.C), 0, 3, 1, 2)

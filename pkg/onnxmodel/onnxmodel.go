@@ -8,7 +8,7 @@
 // parametric nodes — Gemm, MatMul followed by the Add of a bias, and 2-D
 // Conv, each with a weight and a bias among the file's initializers — which
 // the adapter computes itself as A = U·W + b (U the node's input, for a
-// convolution its im2col patches from model.Patches). That is the form
+// convolution its im2col patches from model.PatchesMasked). That is the form
 // model.Tap describes: per-sample gradients come from U and ∂L/∂A without a
 // backward pass per sample, and the graph is differentiable twice on every
 // backend (GoMLX's own convolution is not), so Hessian-vector products work

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/onnx-gomlx/onnx"
 
 	"github.com/sgdescape/sgdescape/pkg/backend"
 	"github.com/sgdescape/sgdescape/pkg/hessian"
@@ -213,4 +216,169 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%s: error %q, want one line containing %q", c.name, err, c.want)
 		}
 	}
+}
+
+// convSpec is a small convolutional network written from Go: Conv(2→3,
+// 3×3, stride 2, pads (1, 0, 1, 1)) → Relu → Flatten → Gemm(→ 2), on
+// 2×5×6 inputs (channels first).
+func convSpec(r *rand.Rand) Spec {
+	rnd := func(k int, s float64) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(s * r.NormFloat64())
+		}
+		return v
+	}
+	// Output map: H = (5+1+1−3)/2+1 = 3, W = (6+0+1−3)/2+1 = 3.
+	return Spec{
+		Nodes: []NodeSpec{
+			{Op: "Conv", Name: "/conv/Conv", Inputs: []string{"input", "cw", "cb"}, Outputs: []string{"c"},
+				IntLists: map[string][]int64{"kernel_shape": {3, 3}, "strides": {2, 2}, "pads": {1, 0, 1, 1}, "dilations": {1, 1}}, Ints: map[string]int64{"group": 1}},
+			{Op: "Relu", Name: "/Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{Op: "Flatten", Name: "/Flatten", Inputs: []string{"r"}, Outputs: []string{"f"}, Ints: map[string]int64{"axis": 1}},
+			{Op: "Gemm", Name: "/fc/Gemm", Inputs: []string{"f", "fw", "fb"}, Outputs: []string{"output"}, Ints: map[string]int64{"transB": 1}},
+		},
+		Initializers: []TensorSpec{
+			{Name: "cw", Dims: []int64{3, 2, 3, 3}, F32: rnd(54, 0.5)}, {Name: "cb", Dims: []int64{3}, F32: rnd(3, 0.1)},
+			{Name: "fw", Dims: []int64{2, 27}, F32: rnd(54, 0.3)}, {Name: "fb", Dims: []int64{2}, F32: rnd(2, 0.1)},
+		},
+		Input: ValueSpec{"input", []int64{-1, 2, 5, 6}}, Output: ValueSpec{"output", []int64{-1, 2}},
+	}
+}
+
+// A convolutional network: the adapter's outputs equal onnx-gomlx's own
+// conversion (GoMLX's convolution on the ONNX weights, an independent
+// check of the kernel layout and window); the per-sample gradient norms
+// from the taps equal one full gradient per sample; and Hessian-vector
+// products (twice through the im2col patches) match central finite
+// differences of the gradient — on every backend.
+func TestConvNetwork(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(6, 7))
+	path := filepath.Join(t.TempDir(), "conv.onnx")
+	if err := os.WriteFile(path, convSpec(r).Encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DenseOnly() || m.Layers[0].Positions != 9 || m.Layers[0].K != 18 || m.Outputs != 2 || m.P != 54+3+54+2 {
+		t.Fatalf("layers %+v, outputs %d, P %d", m.Layers, m.Outputs, m.P)
+	}
+	n := 7
+	x := make([]float32, n*m.InputSize())
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]float32, n*2)
+	for i := range y {
+		y[i] = float32(r.NormFloat64())
+	}
+	// Outputs against onnx-gomlx with GoMLX's convolution.
+	om, err := onnx.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	if err := om.VariablesToContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := context.ExecOnce(be, ctx, func(ctx *context.Context, xx *Node) *Node {
+		return om.CallGraph(ctx, xx.Graph(), map[string]*Node{"input": xx})[0]
+	}, tensors.FromFlatDataAndDimensions(x, n, 2, 5, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := m.Arch()
+	np := len(m.Weights())
+	exec, err := NewExec(be, func(in []*Node) *Node {
+		f, err := a.Apply(in[:np], in[np])
+		if err != nil {
+			panic(err)
+		}
+		return f
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := exec.Exec(append(anys(m.Weights()), tensors.FromFlatDataAndDimensions(x, n, m.InputSize()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := tensors.MustCopyFlatData[float32](ref), tensors.MustCopyFlatData[float32](mine[0])
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("output %d: adapter %v, onnx-gomlx %v", i, got[i], want[i])
+		}
+	}
+	// Per-sample gradient norms: taps against one full gradient per sample.
+	ev, err := noise.NewEvaluator(be, a, model.MSE, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ev.Stats(m.Weights(), x, y, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	D := m.InputSize()
+	for mu := 0; mu < n; mu++ {
+		h, err := hessian.NewHVP(be, a, model.MSE, m.Weights(), x[mu*D:(mu+1)*D], y[mu*2:(mu+1)*2], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _, err := h.GradientAt(h.Flat())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := 0.0
+		for _, v := range g {
+			s += v * v
+		}
+		if math.Abs(s-st.PerSampleG[mu]) > 1e-4*s {
+			t.Errorf("sample %d: |∇ℓ|² from the taps %v, from a full gradient %v", mu, st.PerSampleG[mu], s)
+		}
+	}
+	// Hessian-vector products against finite differences.
+	h, err := hessian.NewHVP(be, a, model.MSE, m.Weights(), x, y, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense, err := h.DenseFD(1e-3) // float32 segments: a larger step keeps their rounding out of the differences
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float64, h.Dim())
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	hv := make([]float64, len(v))
+	if err := h.Apply(v, hv); err != nil {
+		t.Fatal(err)
+	}
+	var d, s float64
+	for i := range hv {
+		fd := 0.0
+		for j := range v {
+			fd += dense.At(i, j) * v[j]
+		}
+		d += (fd - hv[i]) * (fd - hv[i])
+		s += fd * fd
+	}
+	// The ReLU segment runs in float32: agreement to about float32 rounding.
+	if math.Sqrt(d/s) > 1e-4 {
+		t.Errorf("H·v differs from finite differences by %.2g (relative)", math.Sqrt(d/s))
+	}
+	t.Logf("H·v against finite differences: relative difference %.2g", math.Sqrt(d/s))
+}
+
+func anys(ts []*tensors.Tensor) []any {
+	out := make([]any, len(ts))
+	for i, t := range ts {
+		out[i] = t
+	}
+	return out
 }
