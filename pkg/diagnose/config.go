@@ -71,8 +71,9 @@ type Config struct {
 	Lanczos int `json:"lanczos_steps"`
 	TopK    int `json:"top_k"`
 	// DenseMax: the whole Gauss–Newton spectrum is computed (and the
-	// estimators of n come from it, as in appendix E) when min(P, N·K) ≤
-	// DenseMax; 0 never. 0…MaxDense.
+	// estimators of n come from it, as in appendix E) when its dense
+	// problem is at most DenseMax × DenseMax: N×N for a dense network with
+	// one output and N < P, P×P otherwise; 0 never. 0…MaxDense.
 	DenseMax int `json:"dense_max"`
 	// Curvature picks the operator that gives h* and n: CurvatureGN or
 	// CurvatureHessian; "" means the Gauss–Newton matrix for the

@@ -48,7 +48,7 @@ type Result struct {
 	// and of the Gauss–Newton matrix of Eq. 44, with their residuals.
 	Hessian     Ritz `json:"hessian"`
 	GaussNewton Ritz `json:"gauss_newton"`
-	// DenseGN is the whole Gauss–Newton spectrum, when min(P, N·K) ≤ DenseMax.
+	// DenseGN is the whole Gauss–Newton spectrum, when it is small enough (Config.DenseMax).
 	DenseGN *hessian.GNSpectrum `json:"dense_gauss_newton,omitempty"`
 	// Curvature names the operator that gives h* and n (see Config.Curvature).
 	Curvature string `json:"curvature"`
@@ -315,7 +315,7 @@ func diagnose(ctx context.Context, env run.Env, cfg Config, k keyed) (Result, er
 	if res.GaussNewton, err = ritz(ctx, gn, cfg, rng.Indexed(cfg.Seed, rng.DiagnoseLanczos, 1), progress, "Gauss–Newton"); err != nil {
 		return res, err
 	}
-	if cfg.DenseMax > 0 && min(m.P, p.n*m.Outputs) <= cfg.DenseMax {
+	if dim := denseDim(p.arch, p.n); cfg.DenseMax > 0 && dim <= cfg.DenseMax {
 		progress.Report(4, 5, "dense Gauss–Newton spectrum")
 		d, err := hessian.GaussNewton(p.be, p.arch, p.params, p.x, p.n, "")
 		if err != nil {
@@ -362,6 +362,17 @@ func diagnose(ctx context.Context, env run.Env, cfg Config, k keyed) (Result, er
 		res.Notes = []string{}
 	}
 	return res, nil
+}
+
+// denseDim is the dimension of the dense Gauss–Newton problem that
+// hessian.GaussNewton solves: N×N (Gram route) for a dense single-output
+// network with N < P, P×P otherwise.
+func denseDim(a model.Arch, n int) int {
+	p := a.NumParams()
+	if a.Outputs == 1 && a.DenseOnly() && n < p {
+		return n
+	}
+	return p
 }
 
 // load reads the files and checks that they fit together.
