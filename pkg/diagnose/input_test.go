@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/onnxmodel"
@@ -122,6 +124,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown curvature", func(c *Config) { c.Curvature = "fisher" }, `unknown curvature "fisher"`},
 		{"negative continuation", func(c *Config) { c.ContinueSteps = -5 }, "continuation"},
 		{"no data", func(c *Config) { c.Data = "" }, "no inputs"},
+		{"empty arrays", func(c *Config) {
+			c.Data, c.Targets = npy("x0.npy", []int{0, 4}, nil), npy("y0.npy", []int{0, 3}, nil)
+		}, "0 samples"},
+		{"NaN weight", func(c *Config) { c.Model = nanModel(t, dir) }, "the loss is not finite at the imported weights"},
 	} {
 		cfg := base
 		c.edit(&cfg)
@@ -204,4 +210,16 @@ func TestCacheVerdictsContinuation(t *testing.T) {
 	if !res.Result.Continuation.Diverged {
 		t.Errorf("η = 1e6: the continuation did not report divergence: %+v", res.Result.Continuation)
 	}
+}
+
+// nanModel writes the 4-6-3 MLP of small with one NaN weight.
+func nanModel(t *testing.T, dir string) string {
+	a, _ := model.MLP(4, []int{6}, 3)
+	ps := a.Init(3)
+	tensors.MustMutableFlatData(ps[0], func(v []float32) { v[5] = float32(math.NaN()) })
+	p := filepath.Join(dir, "nan.onnx")
+	if err := onnxmodel.ExportMLP(p, a, ps); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
