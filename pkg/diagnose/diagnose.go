@@ -76,6 +76,8 @@ type ModelInfo struct {
 	Layers    []onnxmodel.Layer `json:"layers"`
 	LastOp    string            `json:"last_op"`
 	ConvRoute string            `json:"conv_route"` // "" without convolutions
+	// Pools are the MaxPool nodes computed by the adapter (see onnxmodel.Model.Pools).
+	Pools []string `json:"pools"`
 }
 
 // DataInfo describes the inputs and targets.
@@ -250,7 +252,7 @@ func diagnose(ctx context.Context, env run.Env, cfg Config, k keyed) (Result, er
 		return res, err
 	}
 	m := p.m
-	res.Model = ModelInfo{Path: cfg.Model, SHA256: k.ModelSHA256, Input: m.Input, Outputs: m.Outputs, P: m.P, Layers: m.Layers, LastOp: m.LastOp}
+	res.Model = ModelInfo{Path: cfg.Model, SHA256: k.ModelSHA256, Input: m.Input, Outputs: m.Outputs, P: m.P, Layers: m.Layers, LastOp: m.LastOp, Pools: m.Pools}
 	for _, l := range m.Layers {
 		if l.Op == onnxmodel.OpConv {
 			res.Model.ConvRoute = ConvRoute

@@ -508,6 +508,45 @@ func (w Window) each(ho, wo int, fn func(py, px int)) {
 // Concatenate, differentiable twice on every backend — the Hessian-vector
 // products of imported convolutional networks use it (pkg/onnxmodel).
 func PatchesMasked(x *Node, w Window) *Node {
+	g, mask, ho, wo := gatherWindows(x, w)
+	n, C := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	g = Mul(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
+	g = TransposeAllAxes(g, 1, 0, 2)
+	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
+}
+
+// MaxPoolWindow is max pooling of [n, H, W, C] over the window w ([n, Ho,
+// Wo, C]): the maximum of the window's taps, padding taps excluded, as
+// ONNX's and PyTorch's MaxPool. The gradient goes to the first maximal tap
+// of each window (row by row), as PyTorch's: ties are common with
+// quantized images (flat regions give equal activations), and GoMLX's
+// ReduceMax would pass the whole gradient to every tied tap, which is not
+// a subgradient. It is built from a Gather, ArgMax and a one-hot selection,
+// so that it is differentiable twice on every backend (GoMLX's own max
+// pooling is differentiated by SelectAndScatter, which has no gradient and
+// which SimpleGo lacks).
+func MaxPoolWindow(x *Node, w Window) *Node {
+	g, mask, ho, wo := gatherWindows(x, w)
+	n, C := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	pad := false
+	for i, m := range mask {
+		mask[i] = (m - 1) * math.MaxFloat32 // 0 for a pixel, −max for padding
+		pad = pad || m == 0
+	}
+	if pad {
+		g = Add(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
+	}
+	kk := w.KH * w.KW
+	g = TransposeAllAxes(Reshape(TransposeAllAxes(g, 1, 0, 2), n, ho, wo, kk, C), 0, 1, 2, 4, 3) // [n, Ho, Wo, C, KH·KW]
+	first := OneHot(ArgMax(g, 4), kk, g.DType())                                                 // ArgMax returns the smallest index of a tie
+	return ReduceSum(Mul(g, first), 4)
+}
+
+// gatherWindows gathers the taps of every window of x [n, H, W, C] from the
+// unpadded map, [Ho·Wo·KH·KW, n, C] in the order of Patches, with a mask
+// that is 1 for a pixel and 0 for a padding tap (which reads a clamped
+// pixel). The window must fit (see OutSize).
+func gatherWindows(x *Node, w Window) (g *Node, mask []float64, ho, wo int) {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
 	ho, wo, err := w.OutSize(H, W)
@@ -516,7 +555,7 @@ func PatchesMasked(x *Node, w Window) *Node {
 	}
 	p := TransposeAllAxes(Reshape(x, n, H*W, C), 1, 0, 2)
 	idx := make([]int32, 0, ho*wo*w.KH*w.KW)
-	mask := make([]float64, 0, ho*wo*w.KH*w.KW)
+	mask = make([]float64, 0, ho*wo*w.KH*w.KW)
 	w.each(ho, wo, func(py, px int) {
 		yy, xx := py-w.PadTop, px-w.PadLeft
 		m := 1.0
@@ -527,10 +566,7 @@ func PatchesMasked(x *Node, w Window) *Node {
 		mask = append(mask, m)
 	})
 	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, len(idx), 1))
-	g := Gather(p, ids) // [Ho·Wo·KH·KW, n, C]
-	g = Mul(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
-	g = TransposeAllAxes(g, 1, 0, 2)
-	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
+	return Gather(p, ids), mask, ho, wo
 }
 
 // im2col3 turns [n, H, W, C] into [n, H, W, 9C]: the 3×3 neighbourhood of

@@ -481,3 +481,114 @@ func TestPatchesMaskedSecondOrder(t *testing.T) {
 		}
 	}
 }
+
+// MaxPoolWindow equals the maximum over the taps of Patches with the padding
+// below every value (with and without padding), and
+// its Hessian-vector products match finite differences on every backend.
+func TestMaxPoolWindow(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, H, W, C = 2, 7, 6, 3
+	r := rand.New(rand.NewPCG(9, 9))
+	xs := make([]float64, n*H*W*C)
+	for i := range xs {
+		xs[i] = r.NormFloat64() - 2 // mostly negative: padding must not win
+	}
+	X := tensors.FromFlatDataAndDimensions(xs, n, H, W, C)
+	for _, w := range []Window{{KH: 2, KW: 2, SH: 2, SW: 2}, {KH: 3, KW: 2, SH: 2, SW: 1, PadTop: 1, PadBottom: 1, PadLeft: 0, PadRight: 1}} {
+		exec, err := NewExec(be, func(x *Node) []*Node {
+			mine := MaxPoolWindow(x, w)
+			// Reference without GoMLX's pooling op: the maximum over the taps of Patches with padding at −∞.
+			pad := padZeros(Add(x, Const(x.Graph(), 1e6)), w.PadTop, w.PadBottom, w.PadLeft, w.PadRight)
+			d := mine.Shape().Dimensions
+			ref := Sub(ReduceMax(Reshape(Patches(pad, Window{KH: w.KH, KW: w.KW, SH: w.SH, SW: w.SW}), n, d[1], d[2], w.KH*w.KW, C), 3), Const(x.Graph(), 1e6))
+			return []*Node{mine, ref}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])
+		if len(a) != len(b) {
+			t.Fatalf("%+v: %d values, reference %d", w, len(a), len(b))
+		}
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-9 {
+				t.Fatalf("%+v: value %d: %v, reference %v", w, i, a[i], b[i])
+			}
+		}
+		// Second order: H·v of Σ tanh(pool(x))² against finite differences of the gradient.
+		loss := func(x *Node) *Node { p := Tanh(MaxPoolWindow(x, w)); return ReduceAllSum(Mul(p, p)) }
+		grad, _ := NewExec(be, func(x *Node) *Node { return Gradient(loss(x), x)[0] })
+		hvp, _ := NewExec(be, func(x, v *Node) *Node {
+			return Gradient(ReduceAllSum(Mul(Gradient(loss(x), x)[0], v)), x)[0]
+		})
+		vs := make([]float64, len(xs))
+		for i := range vs {
+			vs[i] = r.NormFloat64()
+		}
+		V := tensors.FromFlatDataAndDimensions(vs, n, H, W, C)
+		hv, err := hvp.Exec(X, V)
+		if err != nil {
+			t.Fatalf("%+v: Hessian-vector product: %v", w, err)
+		}
+		const eps = 1e-6
+		shift := func(s float64) *tensors.Tensor {
+			v := make([]float64, len(xs))
+			for i := range v {
+				v[i] = xs[i] + s*eps*vs[i]
+			}
+			return tensors.FromFlatDataAndDimensions(v, n, H, W, C)
+		}
+		gp, _ := grad.Exec(shift(1))
+		gm, _ := grad.Exec(shift(-1))
+		got, p1, m1 := tensors.MustCopyFlatData[float64](hv[0]), tensors.MustCopyFlatData[float64](gp[0]), tensors.MustCopyFlatData[float64](gm[0])
+		for i := range got {
+			if fd := (p1[i] - m1[i]) / (2 * eps); math.Abs(fd-got[i]) > 1e-5*(1+math.Abs(fd)) {
+				t.Fatalf("%+v: H·v[%d] = %v, finite differences %v", w, i, got[i], fd)
+			}
+		}
+	}
+}
+
+// MaxPoolWindow passes the gradient of a tied window to its first maximal
+// tap only (as PyTorch), not to every tied tap.
+func TestMaxPoolWindowTies(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := NewExec(be, func(x *Node) *Node {
+		return Gradient(ReduceAllSum(MaxPoolWindow(x, Window{KH: 2, KW: 2, SH: 2, SW: 2})), x)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{
+		1, 1, 2, 0,
+		1, 1, 2, 2,
+		0, 3, 5, 1,
+		3, 3, 1, 4,
+	}
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, 1, 4, 4, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{
+		1, 0, 1, 0,
+		0, 0, 0, 0,
+		0, 1, 1, 0,
+		0, 0, 0, 0,
+	}
+	got := tensors.MustCopyFlatData[float32](out[0])
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("gradient %v, want %v", got, want)
+		}
+	}
+}

@@ -85,7 +85,22 @@ func (m *Model) forward(params []*Node, x *Node) (*Node, []model.Tap) {
 	n := x.Shape().Dimensions[0]
 	given := map[string]*Node{m.inputName: ConvertDType(Reshape(x, append([]int{n}, m.Input...)...), m.segDType)}
 	taps := make([]model.Tap, 0, len(m.Layers))
-	for i, l := range m.Layers {
+	for _, st := range m.steps {
+		if st.layer < 0 {
+			pl := st.pool
+			u := ConvertDType(m.segment(x.Graph(), given, pl.in), dt)
+			if u.Rank() != 4 {
+				panic(fmt.Errorf("node %q (MaxPool) gets an input of shape %s; expected [N, C, H, W]", pl.node, u.Shape()))
+			}
+			h := TransposeAllAxes(u, 0, 2, 3, 1) // NCHW → NHWC
+			d := h.Shape().Dimensions
+			if _, _, err := pl.win.OutSize(d[1], d[2]); err != nil {
+				panic(fmt.Errorf("node %q (MaxPool): %v", pl.node, err))
+			}
+			given[pl.out] = ConvertDType(TransposeAllAxes(model.MaxPoolWindow(h, pl.win), 0, 3, 1, 2), m.segDType)
+			continue
+		}
+		i, l := st.layer, m.Layers[st.layer]
 		u := ConvertDType(m.segment(x.Graph(), given, l.in), dt)
 		w, b := params[2*i], params[2*i+1]
 		var U, out *Node
@@ -190,6 +205,11 @@ func (m *Model) prepare() {
 	}
 	for _, l := range m.Layers {
 		add(l.out)
+	}
+	for _, st := range m.steps {
+		if st.layer < 0 {
+			add(st.pool.out)
+		}
 	}
 	for _, t := range m.graph.Proto.Graph.Initializer {
 		if _, ok := m.consts[t.Name]; ok {

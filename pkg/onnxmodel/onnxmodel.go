@@ -12,9 +12,10 @@
 // model.Tap describes: per-sample gradients come from U and ∂L/∂A without a
 // backward pass per sample, and the graph is differentiable twice on every
 // backend (GoMLX's own convolution is not), so Hessian-vector products work
-// for convolutional networks too. The segments between parametric nodes run
-// in the model's own dtype (float32), the parametric nodes in the dtype of
-// the parameters given (float64 in Hessian-vector products).
+// for convolutional networks too. MaxPool nodes are computed by the adapter
+// too (model.MaxPoolWindow), for the same reason. The segments in between
+// run in the model's own dtype (float32), the adapter's nodes in the dtype
+// of the parameters given (float64 in Hessian-vector products).
 //
 // Weights are held in the project's layout, W [k, c] with rows ordered as
 // U's columns: a Gemm weight [c, k] (transB = 1, PyTorch's Linear) is
@@ -66,6 +67,18 @@ type Layer struct {
 	onnxShape []int // the ONNX weight shape
 }
 
+// step is one node the adapter computes: a layer or a max pooling.
+type step struct {
+	layer int // index in Layers, or −1 for pool
+	pool  pool
+}
+
+// pool is a MaxPool node.
+type pool struct {
+	node, in, out string
+	win           model.Window
+}
+
 // Model is an imported ONNX network.
 type Model struct {
 	Path    string  `json:"path"`
@@ -75,7 +88,11 @@ type Model struct {
 	P       int     `json:"P"` // trainable parameters
 	// LastOp is the operator that produces the graph's output.
 	LastOp string `json:"last_op"`
+	// Pools names the MaxPool nodes the adapter computes itself
+	// (model.MaxPoolWindow: GoMLX's max pooling has no second derivative).
+	Pools []string `json:"pools"`
 
+	steps                 []step // layers and pools, in the graph's (topological) order
 	inputName, outputName string
 	params                []*tensors.Tensor // float32, project layout
 	graph                 *onnx.Model
@@ -123,7 +140,7 @@ func Load(path string, sample []int) (*Model, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("onnx: %s is not a valid ONNX model: %s", path, oneLine(err))
 	}
-	m := &Model{Path: path, graph: om, consts: map[string]*tensors.Tensor{}}
+	m := &Model{Path: path, graph: om, consts: map[string]*tensors.Tensor{}, Pools: []string{}}
 	if err := m.inspect(sample); err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, err)
 	}
@@ -275,20 +292,20 @@ func (m *Model) inspect(sample []int) error {
 		return err
 	}
 
-	// PyTorch exports AvgPool2d with count_include_pad = 1 (its default)
-	// even without padding, which onnx-gomlx refuses; without padding the
-	// attribute changes nothing, so it is cleared.
+	// PyTorch writes AvgPool2d's count_include_pad = 1 (its default), which
+	// onnx-gomlx refuses; without padding it changes nothing, so it is
+	// cleared.
 	for _, nd := range g.Node {
-		if nd.OpType != "AveragePool" {
-			continue
-		}
-		padded := false
-		for _, v := range intsAttr(nd.Attribute, "pads") {
-			padded = padded || v != 0
-		}
-		for _, a := range nd.Attribute {
-			if a.Name == "count_include_pad" && !padded {
-				a.I = 0
+		switch nd.OpType {
+		case "AveragePool":
+			padded := false
+			for _, v := range intsAttr(nd.Attribute, "pads") {
+				padded = padded || v != 0
+			}
+			for _, a := range nd.Attribute {
+				if a.Name == "count_include_pad" && !padded {
+					a.I = 0
+				}
 			}
 		}
 	}
@@ -325,6 +342,18 @@ func (m *Model) inspect(sample []int) error {
 		var l Layer
 		switch nd.OpType {
 		case "Gemm", "MatMul", "Conv":
+		case "MaxPool":
+			pl, err := maxPool(nd.Attribute, name)
+			if err != nil {
+				return err
+			}
+			if len(nd.Input) != 1 || len(nd.Output) != 1 {
+				return fmt.Errorf("node %q (MaxPool) has %d outputs; only the pooled values are supported (no indices)", name, len(nd.Output))
+			}
+			pl.node, pl.in, pl.out = name, nd.Input[0], nd.Output[0]
+			m.steps = append(m.steps, step{layer: -1, pool: pl})
+			m.Pools = append(m.Pools, name)
+			continue
 		default:
 			continue
 		}
@@ -429,6 +458,7 @@ func (m *Model) inspect(sample []int) error {
 			}
 			used[w] = name
 		}
+		m.steps = append(m.steps, step{layer: len(m.Layers)})
 		m.Layers = append(m.Layers, l)
 	}
 	if len(m.Layers) == 0 {
@@ -496,6 +526,32 @@ func (m *Model) inspect(sample []int) error {
 	}
 	runtime.KeepAlive(ctx)
 	return nil
+}
+
+// maxPool reads a MaxPool node's window (2-D, floor mode, any padding,
+// strides and dilations).
+func maxPool[A attr](as []A, name string) (pool, error) {
+	k := intsAttr(as, "kernel_shape")
+	if len(k) != 2 {
+		return pool{}, fmt.Errorf("node %q (MaxPool) has kernel_shape %v; only 2-D pooling is supported", name, k)
+	}
+	if intAttrs(as)["ceil_mode"] != 0 || intAttrs(as)["storage_order"] != 0 {
+		return pool{}, fmt.Errorf("node %q (MaxPool) uses ceil_mode or storage_order, which are not supported; export with ceil_mode=False", name)
+	}
+	if s := stringAttr(as, "auto_pad"); s != "" && s != "NOTSET" {
+		return pool{}, fmt.Errorf("node %q (MaxPool) has auto_pad = %s; export with explicit padding", name, s)
+	}
+	w := model.Window{KH: k[0], KW: k[1], SH: 1, SW: 1, DH: 1, DW: 1}
+	if s := intsAttr(as, "strides"); len(s) == 2 {
+		w.SH, w.SW = s[0], s[1]
+	}
+	if d := intsAttr(as, "dilations"); len(d) == 2 {
+		w.DH, w.DW = d[0], d[1]
+	}
+	if p := intsAttr(as, "pads"); len(p) == 4 {
+		w.PadTop, w.PadLeft, w.PadBottom, w.PadRight = p[0], p[1], p[2], p[3]
+	}
+	return pool{win: w}, nil
 }
 
 func noBias(node, op string) error {
