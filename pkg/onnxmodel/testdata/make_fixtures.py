@@ -31,7 +31,9 @@ folder with --data. Run from the repository root:
   /tmp/onnx-torch/bin/python pkg/onnxmodel/testdata/make_fixtures.py
 
 Seeded (torch.manual_seed(1)); reruns on the same PyTorch version give the
-same files. PyTorch is not needed to run the Go tests.
+same files. The dense Hessians take most of the time (82 minutes on two
+busy cores, most of it the CNN's). PyTorch is not needed to run the Go
+tests.
 """
 
 import argparse
