@@ -15,6 +15,9 @@ TOOLS    := $(ROOT)/.tools
 TOOLBIN  := $(TOOLS)/bin
 SCALE    ?= quick
 REPORTS  ?= reports
+# Records of `sgdescape suite` to render instead of computing (make report
+# SCALE=paper RECORDS=DIR); at paper scale notebooks/records is the default.
+RECORDS  ?= $(if $(filter paper,$(SCALE)),notebooks/records)
 # Notebooks executed at the same time (each in its own kernel): on 2 cores two
 # fill each other's single-threaded stretches (GoNB compiling a cell, Go code
 # on one core); 1 runs them one after another.
@@ -62,7 +65,7 @@ endif
 # The module proxy refuses GoNB's version list; resolve from the local module cache first.
 GOPROXY_LOCAL = file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)
 
-.PHONY: help setup check-tools apt venv pjrt gotools kernel labconfig mathjax data report run-notebooks test test-go test-notebooks test-runner test-lab lab bench bench-compare fuzz clean
+.PHONY: help setup check-tools apt venv pjrt gotools kernel labconfig mathjax data report run-notebooks test test-go test-notebooks test-suite test-runner test-lab lab bench bench-compare fuzz clean
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -177,13 +180,13 @@ data: setup
 report: setup data
 	@$(MAKE) --no-print-directory run-notebooks
 run-notebooks:
-	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (build tags: $(GO_TAGS); linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))"
-	@$(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS) --jobs $(NB_JOBS)
+	@echo "==> executing notebooks at $(SCALE) scale into $(REPORTS)/ (build tags: $(GO_TAGS); linear algebra: $(if $(OPENBLAS),OpenBLAS,gonum))$(if $(RECORDS), rendering the records in $(RECORDS))"
+	@$(if $(RECORDS),SGDESCAPE_RECORDS=$(abspath $(RECORDS))) $(PY) notebooks/tools/nbrun.py --scale $(SCALE) --out $(REPORTS) --jobs $(NB_JOBS)
 
 # ---------------------------------------------------------------- tests
 TEST_REPORTS := $(TOOLS)/test-reports
 test: setup data
-	@$(MAKE) --no-print-directory test-go test-notebooks test-runner test-lab
+	@$(MAKE) --no-print-directory test-go test-notebooks test-suite test-runner test-lab
 
 test-go:
 	@echo "==> gofmt, go vet ./..."
@@ -202,6 +205,18 @@ test-notebooks: mathjax
 	@echo "==> executing every notebook at quick scale (scratch reports in .tools/test-reports)"
 	@rm -rf $(TEST_REPORTS) && mkdir -p $(TEST_REPORTS) && cp -r $(REPORTS)/mathjax $(TEST_REPORTS)/
 	@$(PY) notebooks/tools/nbrun.py --scale quick --out $(TEST_REPORTS) --jobs $(NB_JOBS)
+
+# The paper suite at quick scale (its experiments come from the cache the
+# notebooks just filled), then every notebook rendered from the suite's
+# records with an empty cache: the key figures must be the computed ones.
+test-suite:
+	@echo "==> sgdescape suite quick into $(TEST_REPORTS)/records, then every notebook rendered from the records"
+	@rm -rf $(TEST_REPORTS)/records $(TEST_REPORTS)/from-records
+	@go run ./cmd/sgdescape suite quick -out $(TEST_REPORTS)/records
+	@mkdir -p $(TEST_REPORTS)/from-records && cp -r $(TEST_REPORTS)/mathjax $(TEST_REPORTS)/from-records/
+	@SGDESCAPE_RECORDS=$(TEST_REPORTS)/records SGDESCAPE_CACHE=$(TEST_REPORTS)/from-records/cache \
+	  $(PY) notebooks/tools/nbrun.py --scale quick --out $(TEST_REPORTS)/from-records --jobs $(NB_JOBS) --no-index
+	@$(PY) notebooks/tools/keyfigures.py $(TEST_REPORTS) $(TEST_REPORTS)/from-records
 
 test-runner:
 	@echo "==> runner and report checks (pytest)"

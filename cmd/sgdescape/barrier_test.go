@@ -1,37 +1,39 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func callBJ(args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	code := runMain(args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-func TestBarrierJSONHasTheIssueFields(t *testing.T) {
-	code, out, errs := callBJ("barrier", "-n", "1", "-N", "1000", "-seed", "1", "-B", "1", "-beta", "5,6", "-runs", "30", "-grid", "501", "-nocache", "-json")
+// barrierJSON runs a barrier-family command with -json and decodes its
+// result; it fails the test on a non-zero exit.
+func barrierJSON(t *testing.T, args ...string) (map[string]any, []string, string) {
+	t.Helper()
+	code, out, errs := call(append(args, "-json")...)
 	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
+		t.Fatalf("%v: exit %d: %s", args, code, errs)
 	}
 	var env struct {
 		Result     map[string]any `json:"result"`
 		Provenance map[string]any `json:"provenance"`
+		NonFinite  []string       `json:"non_finite"`
 	}
 	if err := json.Unmarshal([]byte(out), &env); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v: %v", args, err)
 	}
-	if env.Provenance["cache_key"] == nil || env.Provenance["backend"] == nil {
-		t.Errorf("provenance incomplete: %v", env.Provenance)
+	if env.Provenance["cache_key"] == nil || env.Provenance["backend"] != "native-go" {
+		t.Errorf("%v: provenance incomplete: %v", args, env.Provenance)
 	}
-	got := env.Result
-	for _, k := range []string{"landscape", "beta", "eta", "kappa", "kappa_se", "cv", "kappa_powerlaw", "kappa_arrhenius",
-		"kappa_exact_diffusion", "kappa_large_deviation", "slope_fit", "slope_ci", "slope_powerlaw", "slope_arrhenius",
-		"slope_exact_diffusion", "slope_large_deviation", "censored", "diverged"} {
+	return env.Result, env.NonFinite, errs
+}
+
+func TestBarrierJSONHasTheIssueFields(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	got, _, _ := barrierJSON(t, "barrier", "-model", "helix", "-n", "1", "-N", "1000", "-seed", "1", "-B", "1", "-beta", "5,6", "-runs", "30", "-grid", "501")
+	for _, k := range []string{"landscape", "points", "slope_fit", "slope_ci", "slope_powerlaw", "slope_arrhenius", "slope_exact_diffusion", "slope_large_deviation"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("missing %q", k)
 		}
@@ -42,8 +44,15 @@ func TestBarrierJSONHasTheIssueFields(t *testing.T) {
 			t.Errorf("landscape.%s missing", k)
 		}
 	}
-	if k := got["kappa"].([]any); len(k) != 2 {
-		t.Errorf("kappa has %d entries", len(k))
+	pts := got["points"].([]any)
+	if len(pts) != 2 {
+		t.Fatalf("%d points", len(pts))
+	}
+	for _, k := range []string{"beta", "eta", "kappa", "kappa_se", "kappa_ci", "kappa_upper_95", "status", "cv", "kappa_powerlaw", "kappa_arrhenius",
+		"kappa_exact_diffusion", "kappa_large_deviation", "escaped", "censored", "censored_fraction", "diverged"} {
+		if _, ok := pts[0].(map[string]any)[k]; !ok {
+			t.Errorf("points[0] misses %q", k)
+		}
 	}
 	if ci := got["slope_ci"].([]any); len(ci) != 2 || ci[0] == nil {
 		t.Errorf("slope_ci %v", ci)
@@ -51,74 +60,132 @@ func TestBarrierJSONHasTheIssueFields(t *testing.T) {
 }
 
 func TestNcritJSON(t *testing.T) {
-	code, out, errs := callBJ("ncrit", "-P", "2,30", "-N", "2000", "-chains", "2", "-steps", "20000", "-every", "2", "-nocache", "-json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs)
-	}
-	var got struct {
-		Result struct {
-			Points []map[string]any `json:"points"`
-		} `json:"result"`
-		Prov map[string]any `json:"provenance"`
-	}
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Result.Points) != 2 || got.Prov == nil {
-		t.Fatalf("%s", out)
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	got, _, _ := barrierJSON(t, "ncrit", "-P", "2,30", "-N", "2000", "-chains", "2", "-steps", "20000", "-every", "2")
+	pts := got["points"].([]any)
+	if len(pts) != 2 {
+		t.Fatalf("%v", got)
 	}
 	for _, k := range []string{"tail_index", "tail_ci", "tail_theory", "tail_kesten", "exceed_1e2", "exceed_1e4", "diverged"} {
-		if _, ok := got.Result.Points[0][k]; !ok {
+		if _, ok := pts[0].(map[string]any)[k]; !ok {
 			t.Errorf("missing %q", k)
 		}
 	}
-	if got.Result.Points[1]["diverged"].(float64) != 2 {
-		t.Errorf("P = 30 should diverge in both chains: %v", got.Result.Points[1])
+	hi := pts[1].(map[string]any)
+	if hi["diverged"].(float64) != 2 || hi["tail_index"] != nil || hi["reasons"].(map[string]any)["tail_index"] == nil {
+		t.Errorf("P = 30 should diverge in both chains and give no tail index, with a reason: %v", hi)
 	}
 }
 
+// Finding 6 and the class behind it: settings that cannot give a result are
+// refused before any work (exit 2, one line naming the parameter); the
+// others give a result, never an exit 1 after the work.
 func TestBarrierAndNcritBadInput(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
 	for _, tc := range []struct {
 		args []string
-		want string
+		flag string
 	}{
-		{[]string{"barrier", "-beta", "0"}, "-beta"},
-		{[]string{"barrier", "-beta", "-3"}, "-beta"},
-		{[]string{"barrier", "-beta", "7,,9"}, "empty"},
-		{[]string{"barrier", "-beta", "7,"}, "empty"},
-		{[]string{"barrier", "-beta", "NaN"}, "-beta"},
-		{[]string{"barrier", "-beta", "Inf"}, "-beta"},
-		{[]string{"barrier", "-beta", "x"}, "not a number"},
-		{[]string{"barrier", "-runs", "0"}, "-runs"},
-		{[]string{"barrier", "-n", "0"}, "-n"},
-		{[]string{"barrier", "-B", "0"}, "-B"},
-		{[]string{"barrier", "-N", "3"}, "N = 3"},
-		{[]string{"barrier", "-N", "1000000000000"}, "memory"},
-		{[]string{"barrier", "-sigma", "NaN"}, "-sigma"},
-		{[]string{"barrier", "-R", "0"}, "-R"},
-		{[]string{"barrier", "-c", "-Inf"}, "-c"},
-		{[]string{"barrier", "-c", "3"}, "no saddle"},
-		{[]string{"barrier", "-model", "mlp"}, "-model"},
+		{[]string{"barrier", "-beta", "0"}, "beta"},
+		{[]string{"barrier", "-beta", "-3"}, "beta"},
+		{[]string{"barrier", "-beta", "7,,9"}, "beta"},
+		{[]string{"barrier", "-beta", "7,"}, "beta"},
+		{[]string{"barrier", "-beta", "NaN"}, "beta"},
+		{[]string{"barrier", "-beta", "Inf"}, "beta"},
+		{[]string{"barrier", "-beta", "x"}, "beta"},
+		{[]string{"barrier", "-beta", "1e-320"}, "beta"},
+		{[]string{"barrier", "-runs", "0"}, "runs"},
+		{[]string{"barrier", "-n", "0"}, "n"},
+		{[]string{"barrier", "-B", "0"}, "B"},
+		{[]string{"barrier", "-B", "1000"}, "B"},
+		{[]string{"barrier", "-N", "3"}, "N"},
+		{[]string{"barrier", "-N", "1000000000000"}, "N"},
+		{[]string{"barrier", "-sigma", "NaN"}, "sigma"},
+		{[]string{"barrier", "-R", "0"}, "R"},
+		{[]string{"barrier", "-c", "-Inf"}, "c"},
+		{[]string{"barrier", "-c", "3", "-grid", "501"}, ""}, // no saddle: found after drawing the data, still an input error
+		{[]string{"barrier", "-model", "mlp"}, "model"},
 		{[]string{"barrier", "-sampling", "sobol"}, "sampling"},
 		{[]string{"barrier", "-dynamics", "heun"}, "dynamics"},
-		{[]string{"barrier", "-dynamics", "gauss", "-n", "2"}, "n = 1"},
-		{[]string{"barrier", "-max-steps", "0"}, "-max-steps"},
-		{[]string{"ncrit", "-eta", "0"}, "-eta"},
-		{[]string{"ncrit", "-eta", "NaN"}, "-eta"},
-		{[]string{"ncrit", "-eta", "Inf"}, "-eta"},
-		{[]string{"ncrit", "-P", "4,,8"}, "empty"},
-		{[]string{"ncrit", "-P", "4.5"}, "integer"},
-		{[]string{"ncrit", "-P", "0"}, "integer"},
+		{[]string{"barrier", "-dynamics", "gauss", "-n", "2"}, "n"},
+		{[]string{"barrier", "-max-steps", "0"}, "max-steps"},
+		{[]string{"barrier", "-max-steps", "1000000000000"}, "max-steps"},
+		{[]string{"barrier-lab", "-Bs", "1,1"}, "Bs"},
+		{[]string{"barrier-lab", "-dynamics", "gld"}, "dynamics"},
+		{[]string{"ncrit", "-eta", "0"}, "eta"},
+		{[]string{"ncrit", "-eta", "NaN"}, "eta"},
+		{[]string{"ncrit", "-eta", "Inf"}, "eta"},
+		{[]string{"ncrit", "-eta", "1e-320"}, "eta"},
+		{[]string{"ncrit", "-P", "4", "-N", "50", "-B", "50"}, "B"},
+		{[]string{"ncrit", "-P", "4", "-N", "4"}, "N"},
+		{[]string{"ncrit", "-P", "4,,8"}, "P"},
+		{[]string{"ncrit", "-P", "4.5"}, "P"},
+		{[]string{"ncrit", "-P", "0"}, "P"},
 		{[]string{"ncrit", "-chains", "1"}, "chains"},
-		{[]string{"ncrit", "-tail-frac", "0.7"}, "-tail-frac"},
-		{[]string{"ncrit", "-steps", "1000000000000000"}, "exceeds"},
-		{[]string{"ncrit", "-B", "0"}, "batch"},
+		{[]string{"ncrit", "-tail-frac", "0.7"}, "tail-frac"},
+		{[]string{"ncrit", "-steps", "1000000000000000"}, "steps"},
+		{[]string{"ncrit", "-burn", "1000000000000"}, "burn"},
+		{[]string{"ncrit", "-B", "0"}, "B"},
 	} {
-		code, out, errs := callBJ(tc.args...)
-		lines := strings.Split(strings.TrimSpace(errs), "\n")
-		last := lines[len(lines)-1]
-		if code != 2 || out != "" || !strings.HasPrefix(last, "sgdescape") || !strings.Contains(last, tc.want) {
-			t.Errorf("%v: exit %d, out %q, last error line %q (want %q)", tc.args, code, out, last, tc.want)
+		assertRefused(t, tc.args, tc.flag)
+	}
+}
+
+// Finding 1: an unwritable cache (here a file where the folder should be;
+// a read-only folder is the same case for any user but root) gives a
+// warning and the result all the same.
+func TestBarrierUnwritableCacheStillPrintsTheResult(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file} {
+		t.Setenv("SGDESCAPE_CACHE", dir)
+		for _, args := range [][]string{
+			{"barrier", "-beta", "5", "-runs", "5", "-grid", "501"},
+			{"ncrit", "-P", "2", "-N", "500", "-chains", "2", "-steps", "20000", "-burn", "100"},
+		} {
+			code, out, errs := call(args...)
+			if code != 0 || out == "" || !strings.Contains(errs, "cache") {
+				t.Errorf("%v with cache %s: exit %d, stdout %q, stderr %q", args, dir, code, out, errs)
+			}
 		}
+	}
+}
+
+// Finding 4: the 1-D grid phase (minutes for a fine grid on a large data
+// set) reports its progress.
+func TestBarrierGridPhaseReportsProgress(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	code, _, errs := call("barrier", "-grid", "2001", "-runs", "1", "-max-steps", "1", "-beta", "5,6")
+	if code != 0 || !strings.Contains(errs, "1-D grid of 2001 points") {
+		t.Errorf("exit %d, progress %q", code, errs)
+	}
+}
+
+// Findings 5 and 7: an undefined number is null in JSON, named on stderr
+// and under "non_finite", and carries a reason; a point where no run
+// escapes within max-steps is a result (status "slower", a bound on κ),
+// shown as "< bound" in the table.
+func TestBarrierUndefinedNumbersAndCensoredPoints(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	args := []string{"barrier", "-N", "50", "-runs", "3", "-max-steps", "1000", "-beta", "12,14,16,20", "-grid", "1001"}
+	got, nonFinite, errs := barrierJSON(t, args...)
+	if !strings.Contains(errs, "not a finite number") || !strings.Contains(strings.Join(nonFinite, " "), "result.points[1].kappa") {
+		t.Errorf("undefined numbers not named: stderr %q, non_finite %v", errs, nonFinite)
+	}
+	for i, p := range got["points"].([]any) {
+		pt := p.(map[string]any)
+		reasons, _ := pt["reasons"].(map[string]any)
+		if pt["status"] != "slower" || pt["kappa"] != nil || reasons["kappa"] == nil || !(pt["kappa_upper_95"].(float64) > 0) {
+			t.Errorf("point %d: %v", i, pt)
+		}
+		if pt["kappa_large_deviation"] == nil && reasons["kappa_large_deviation"] == nil {
+			t.Errorf("point %d: κ_LD null without a reason", i)
+		}
+	}
+	code, out, _ := call(args...)
+	if code != 0 || !strings.Contains(out, "none escaped") || !strings.Contains(out, "note: β = 12: kappa: no run escaped") {
+		t.Errorf("table: exit %d\n%s", code, out)
 	}
 }

@@ -5,8 +5,6 @@ package main
 //
 //	fs := newFlags("mycommand", stderr)        // a FlagSet that never exits or prints usage on errors
 //	n := fs.Int("N", 100, "samples N (≥ 1)")   // ordinary flag declarations
-//	cs := floatList(fs, "c", "1.5,2", "thresholds c > 1")   // a list flag: strict, finite items
-//	ws := intList(fs, "widths", "10", "hidden widths")       // a list of whole numbers ≥ 0
 //	if err := parse(fs, args); err != nil { return err }
 //
 // parse (and checkFlags, which it calls after parsing) guarantees:
@@ -17,11 +15,10 @@ package main
 //   - every int, int64 and uint64 flag is ≥ 0: counts and sizes cannot be
 //     negative (a flag that must accept negative whole numbers should use its
 //     own flag.Value type, which the walk leaves alone);
-//   - list flags have no empty items ("10,,10" is an error, not "10,10"),
-//     only finite numbers, and whole numbers for intList;
 //   - no positional arguments are left over.
-// Range checks that depend on the experiment (B ≤ N, η > 0, …) stay in the
-// configuration's Validate; memory checks use pkg/memcheck.
+// Registered experiments get their flags from their parameter declarations
+// (pkg/param, experiment.go); range checks that depend on the experiment
+// (B ≤ N, η > 0, …) stay in the configuration's Validate.
 
 import (
 	"errors"
@@ -31,8 +28,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-
-	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // newFlags returns a FlagSet that reports errors instead of exiting; parse
@@ -48,12 +43,18 @@ var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?
 
 // parse parses flags, prints help for -h/-help, turns parse errors into one
 // line, runs checkFlags and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flag.FlagSet, args []string, help ...func(io.Writer) error) error {
 	out := fs.Output()
 	fs.SetOutput(io.Discard) // the flag package would print the error and the whole usage
 	err := fs.Parse(args)
 	fs.SetOutput(out)
 	if errors.Is(err, flag.ErrHelp) {
+		if len(help) > 0 {
+			if herr := help[0](out); herr != nil {
+				return herr
+			}
+			return err
+		}
 		printFlagHelp(fs, out)
 		return err
 	}
@@ -95,6 +96,9 @@ func explainParseError(fs *flag.FlagSet, err error) error {
 		return fmt.Errorf("-%s: %q is not %s", name, val, want)
 	case why == "value out of range":
 		return fmt.Errorf("-%s: %q is out of range", name, val)
+	}
+	if strings.Contains(why, fmt.Sprintf("%q", val)) || strings.Contains(why, "item ") {
+		return fmt.Errorf("-%s: %s", name, why) // a parameter's own message already shows the value
 	}
 	return fmt.Errorf("-%s: invalid value %q: %s", name, val, why)
 }
@@ -141,89 +145,6 @@ func printFlagHelp(fs *flag.FlagSet, w io.Writer) {
 	fs.PrintDefaults()
 }
 
-// floatListValue is a comma-separated list of finite numbers (flag.Value).
-type floatListValue struct {
-	s    string
-	vals []float64
-}
-
-func (l *floatListValue) String() string {
-	if l == nil {
-		return ""
-	}
-	return l.s
-}
-
-func (l *floatListValue) Set(s string) error {
-	v, err := run.ParseFloats(s)
-	if err != nil {
-		return err
-	}
-	l.s, l.vals = s, v
-	return nil
-}
-
-func (l *floatListValue) Get() any { return l.vals }
-
-// floatList declares a list flag of finite numbers with a default list.
-func floatList(fs *flag.FlagSet, name, def, usage string) *[]float64 {
-	l := &floatListValue{}
-	if err := l.Set(def); err != nil {
-		panic(fmt.Sprintf("flag -%s: bad default %q: %v", name, def, err)) // a programming error
-	}
-	fs.Var(l, name, usage)
-	return &l.vals
-}
-
-// intListValue is a comma-separated list of whole numbers ≥ 0 (flag.Value).
-type intListValue struct {
-	s    string
-	vals []int
-}
-
-func (l *intListValue) String() string {
-	if l == nil {
-		return ""
-	}
-	return l.s
-}
-
-func (l *intListValue) Set(s string) error {
-	fl, err := run.ParseFloats(s)
-	if err != nil {
-		return err
-	}
-	out := make([]int, len(fl))
-	for i, f := range fl {
-		if f != math.Trunc(f) || f < 0 || f > 1<<53 {
-			return fmt.Errorf("item %d (%v) is not a whole number ≥ 0", i+1, f)
-		}
-		out[i] = int(f)
-	}
-	l.s, l.vals = s, out
-	return nil
-}
-
-func (l *intListValue) Get() any { return l.vals }
-
-// intList declares a list flag of whole numbers ≥ 0 with a default list.
-func intList(fs *flag.FlagSet, name, def, usage string) *[]int {
-	l := &intListValue{}
-	if err := l.Set(def); err != nil {
-		panic(fmt.Sprintf("flag -%s: bad default %q: %v", name, def, err))
-	}
-	fs.Var(l, name, usage)
-	return &l.vals
-}
-
-// atMost refuses a count above limit, saying why the limit is there.
-func atMost(flagName string, v, limit int64, why string) error {
-	if v > limit {
-		return usagef("-%s %d is more than %d: %s", flagName, v, limit, why)
-	}
-	return nil
-}
-
 // finite returns v, or nil when v is NaN or ±Inf: for JSON members that
 // may be unavailable (encoding/json refuses non-finite numbers).
 func finite(v float64) any {
@@ -231,23 +152,6 @@ func finite(v float64) any {
 		return nil
 	}
 	return v
-}
-
-// fmtFloat prints v with verb, or "unavailable" when it is not finite.
-func fmtFloat(verb string, v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "unavailable"
-	}
-	return fmt.Sprintf(verb, v)
-}
-
-// finiteAll maps finite over a slice (non-finite entries become null).
-func finiteAll(v []float64) []any {
-	out := make([]any, len(v))
-	for i, x := range v {
-		out[i] = finite(x)
-	}
-	return out
 }
 
 // positive refuses flags (float or integer) whose value is not > 0, naming
@@ -277,15 +181,4 @@ func positive(fs *flag.FlagSet, names ...string) error {
 		}
 	}
 	return nil
-}
-
-// optFloatList is floatList with an optional default: def "" leaves the
-// list nil (the command then picks its own default).
-func optFloatList(fs *flag.FlagSet, name, def, usage string) *[]float64 {
-	if def != "" {
-		return floatList(fs, name, def, usage)
-	}
-	l := &floatListValue{}
-	fs.Var(l, name, usage)
-	return &l.vals
 }

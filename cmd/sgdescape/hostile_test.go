@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/sgdescape/sgdescape/pkg/registry"
 )
 
 // helpFlags runs `<variant> -h` and returns the flags it lists with their
@@ -22,6 +24,9 @@ func helpFlags(t *testing.T, variant []string) map[string]string {
 	for _, line := range strings.Split(errs, "\n") {
 		if m := re.FindStringSubmatch(line); m != nil {
 			flags[m[1]] = m[2]
+			if m[2] == "text" && strings.Contains(line, "(one of ") {
+				flags[m[1]] = "choice" // a registered parameter with choices
+			}
 		}
 	}
 	return flags
@@ -33,6 +38,11 @@ func variants() [][]string {
 	var names []string
 	for n := range commands {
 		names = append(names, n)
+	}
+	for _, n := range registry.Names() {
+		if _, dup := commands[n]; !dup {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	var out [][]string
@@ -60,9 +70,16 @@ func assertRefused(t *testing.T, args []string, flagName string) {
 		t.Errorf("%q: %d lines on stderr, want 1: %q", args, len(lines), errs)
 	case strings.Contains(errs, "goroutine") || strings.Contains(errs, "panic"):
 		t.Errorf("%q: stack trace: %q", args, errs)
-	case flagName != "" && !strings.Contains(lines[0], "-"+flagName):
+	case flagName != "" && !namesParam(lines[0], flagName):
 		t.Errorf("%q: the error does not name -%s: %q", args, flagName, lines[0])
 	}
+}
+
+// namesParam reports whether an error line names parameter name: as the
+// flag -name, or as the word name (configuration checks say "N = 10 must
+// be larger than P = 10").
+func namesParam(line, name string) bool {
+	return regexp.MustCompile(`(^|[^A-Za-z0-9-])-?` + regexp.QuoteMeta(name) + `([^A-Za-z0-9-]|$)`).MatchString(line)
 }
 
 // TestHostileValuesForEveryFlag gives every flag of every registered
@@ -75,6 +92,14 @@ func TestHostileValuesForEveryFlag(t *testing.T) {
 		"uint":  {"-1", "1e308", "1.5", "x", ""},
 		"value": {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf"},
 		"":      {"maybe", "2"}, // booleans
+		// the kinds of registered experiments' parameters (pkg/param): every
+		// integer is ≥ 0 and whole, every number finite, every list strict
+		"number":     {"NaN", "nan", "+Inf", "-Inf", "inf", "1e400", "x", "", "1,2"},
+		"integer":    {"-1", "-1000000000000", "1e308", "1.5", "x", "", "1,2"},
+		"list":       {"", ",", "1,,2", "1,2,", "1,x", "NaN", "1,Inf", "1e400"},
+		"true|false": {"maybe", "2"},
+		"choice":     {"", "no-such-choice"},
+		"text":       {"two\nlines", "nul\x00"}, // free text (a path): any one line
 	}
 	for _, v := range variants() {
 		flags := helpFlags(t, v)
@@ -172,6 +197,17 @@ func TestHostileValuesByMeaning(t *testing.T) {
 		{"lanczos", []string{"spectrum", "-lanczos", "1000000000000"}},
 		{"lanczos", []string{"spectrum", "-widths", "100000", "-lanczos", "50000"}},
 		{"N", []string{"spectrum", "-N", "1000000000000"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "1,1"}},
+		{"Ps", []string{"fpt-grid", "-Ps", "0"}},
+		{"N", []string{"fpt-grid", "-Ps", "1,20000", "-N", "10000"}},
+		{"runs", []string{"fpt-dynamics", "-runs", "2"}},
+		{"dynamics", []string{"fpt-dynamics", "-dynamics", "sgd"}}, // every dynamics runs: no such flag
+		{"B", []string{"noise-panels", "-cnn-B", "301"}},
+		{"cnn-channels", []string{"noise-panels", "-cnn-channels", "1,1,,1"}},
+		{"mlp-epochs", []string{"noise-panels", "-mlp-epochs", "1"}},
+		{"fit-cmin", []string{"fpt", "-model", "mlp", "-fit-cmin", "6"}},
+		{"c", []string{"fpt", "-model", "mlp", "-c", "2.5"}},
+		{"allow-nonstationary", []string{"fpt", "-model", "mlp", "-allow-nonstationary=maybe"}},
 	} {
 		assertRefused(t, c.args, c.flag)
 	}
@@ -189,12 +225,6 @@ func TestHelpForEveryCommand(t *testing.T) {
 		if code != 0 || !strings.Contains(errs, "sgdescape "+v[0]) {
 			t.Errorf("help %v: exit %d, %q", v, code, errs)
 		}
-	}
-	// theory's h* flag keeps its old spelling -h <value> next to -h (help)
-	code, out, _ := call("theory", "-h", "2")
-	code2, out2, _ := call("theory", "-hstar", "2")
-	if code != 0 || code2 != 0 || out != out2 {
-		t.Errorf("theory -h 2 and -hstar 2 differ: %d %d", code, code2)
 	}
 	if code, _, _ := call("help", "nosuchcommand"); code != 2 {
 		t.Errorf("help nosuchcommand: exit %d", code)

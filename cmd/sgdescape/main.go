@@ -14,15 +14,17 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/sgdescape/sgdescape/pkg/registry"
+
+	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 // command is one subcommand: it parses its own flags from args and writes its
@@ -47,8 +49,15 @@ func main() {
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "help" && args[1] == "params" { // the generated parameter reference
+		if err := registry.Reference(stdout); err != nil {
+			fmt.Fprintf(stderr, "sgdescape help params: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if len(args) >= 2 && args[0] == "help" { // help <command> [flags]: the command's own help
-		if _, ok := commands[args[1]]; ok {
+		if _, ok := lookupCommand(args[1]); ok {
 			return runMain(append(append([]string{args[1]}, args[2:]...), "-h"), stdout, stderr)
 		}
 		fmt.Fprintf(stderr, "sgdescape help: unknown command %q; run 'sgdescape help' for the list\n", args[1])
@@ -61,7 +70,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	cmd, ok := commands[args[0]]
+	cmd, ok := lookupCommand(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "sgdescape: unknown command %q; run 'sgdescape help' for the list\n", args[0])
 		return 2
@@ -76,23 +85,47 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	fmt.Fprintf(stderr, "sgdescape %s: %s\n", args[0], msg)
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || run.IsBadInput(err) {
 		return 2
 	}
 	return 1
 }
 
+// lookupCommand returns the command called name: a registered experiment
+// (pkg/experiment) or one of the verbs that are commands (sweep, data, …).
+func lookupCommand(name string) (command, bool) {
+	for _, e := range registry.All() {
+		if e.Name != name {
+			continue
+		}
+		return command{summary: e.Summary, run: func(args []string, stdout, stderr io.Writer) error {
+			return runExperiment(name, args, stdout, stderr)
+		}}, true
+	}
+	c, ok := commands[name]
+	return c, ok
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: sgdescape <command> [flags]   (sgdescape <command> -h or sgdescape help <command> lists a command's flags)")
 	fmt.Fprintln(w, "commands:")
+	seen := map[string]bool{}
+	for _, n := range registry.Names() {
+		c, _ := lookupCommand(n)
+		fmt.Fprintf(w, "  %-12s %s\n", n, c.summary)
+		seen[n] = true
+	}
 	names := make([]string, 0, len(commands))
 	for n := range commands {
-		names = append(names, n)
+		if !seen[n] {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
+	fmt.Fprintln(w, "  help params  the parameter reference of every experiment (Markdown)")
 }
 
 // writeJSON prints v as indented JSON. It encodes the whole value before
@@ -100,14 +133,9 @@ func printUsage(w io.Writer) {
 // ±Inf (which JSON cannot hold) is written with those numbers as null, and
 // warnf names them (see safeTree); warnf may be nil.
 func writeJSON(w io.Writer, v any, warnf ...func(format string, args ...any)) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	var uv *json.UnsupportedValueError
-	if errors.As(err, &uv) {
-		var bad []string
-		b, err = json.MarshalIndent(safeTree(reflect.ValueOf(v), "", &bad), "", "  ")
-		if err == nil && len(bad) > 0 && len(warnf) > 0 && warnf[0] != nil {
-			warnf[0]("not a finite number, written as null: %s", strings.Join(bad, ", "))
-		}
+	b, bad, err := run.MarshalJSON(v)
+	if err == nil && len(bad) > 0 && len(warnf) > 0 && warnf[0] != nil {
+		warnf[0]("not a finite number, written as null: %s", strings.Join(bad, ", "))
 	}
 	if err != nil {
 		return fmt.Errorf("internal error: the result cannot be written as JSON (%v); nothing was printed — please report this with the command line", err)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sgdescape/sgdescape/pkg/memcheck"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -98,39 +97,4 @@ func progressFor(stderr io.Writer, what string) (run.Progress, func()) {
 	}()
 	var once sync.Once
 	return p, func() { once.Do(func() { close(stop); wg.Wait() }) }
-}
-
-// checkMemory refuses a configuration whose estimated memory exceeds what
-// the machine has, naming the flags to lower.
-func checkMemory(what string, bytes float64, lower string) error {
-	if err := memcheck.Check(bytes, what, lower); err != nil {
-		return usageError{err}
-	}
-	return nil
-}
-
-// Limits on work that would otherwise run for hours or forever without a
-// better answer.
-const (
-	// maxBoot: a 95 % percentile interval is stable to about 1 % with
-	// 10⁴ resamples; 10⁵ is far beyond any need.
-	maxBoot = 100000
-	// Budgets of resamples × items per resample, each about a minute of
-	// work on one core (measured: 4·10⁸ run-threshold items of the
-	// first-passage bootstrap take 15 s, 2·10⁸ samples of the φ fit 26 s).
-	bootWorkFPT        = 2e9
-	bootWorkStationary = 5e8
-	bootWorkSmall      = 1e9 // per-epoch slopes: a handful of points
-)
-
-// checkBoot bounds a bootstrap: at most maxBoot resamples, and at most
-// budget resampled items in all.
-func checkBoot(boot int, items float64, itemsFlag string, budget float64) error {
-	if err := atMost("boot", int64(boot), maxBoot, "95 % intervals are stable with 1000–10000 resamples"); err != nil {
-		return err
-	}
-	if w := float64(boot) * items; w > budget {
-		return usagef("-boot %d × %.0f items (%s) = %.3g resampled items is more than %.0g (over a minute of bootstrap, growing linearly): lower -boot or %s", boot, items, itemsFlag, w, budget, itemsFlag)
-	}
-	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/sweep"
 )
@@ -57,7 +59,7 @@ func readTable(t *testing.T, path string) *sweep.Frame {
 // output, and φ = 1 + B/(ηh*) exactly.
 func TestSweepTheoryGrid(t *testing.T) {
 	dir := sweepEnv(t)
-	spec := writeSpec(t, dir, "theory.json", `{"experiment": "theory", "base": {"h": 2, "n": 3},
+	spec := writeSpec(t, dir, "theory.json", `{"experiment": "theory", "base": {"hstar": 2, "n": 3},
 		"axes": {"eta": [0.05, 0.1, 0.2], "B": [1, 4]}}`)
 	code, out, errs := call("sweep", "plan", spec)
 	if code != 0 || strings.Count(out, "missing") != 6 {
@@ -81,7 +83,7 @@ func TestSweepTheoryGrid(t *testing.T) {
 			t.Errorf("row %d: phi %v, want %v", r, fr.Float(r, "phi"), want)
 		}
 		// The plain command with the same flags prints the same numbers.
-		code, plain, _ := call("theory", "-h=2", "-n=3", "-eta="+fr.Str(r, "eta"), "-B="+fr.Str(r, "B"), "-json")
+		code, plain, _ := call("theory", "-hstar=2", "-n=3", "-eta="+fr.Str(r, "eta"), "-B="+fr.Str(r, "B"), "-json")
 		var env struct {
 			Result map[string]any `json:"result"`
 		}
@@ -153,45 +155,24 @@ func TestSweepSameCacheEntry(t *testing.T) {
 	}
 }
 
-// A failing task leaves an error record; status shows it with its stderr;
-// rerunning runs only what is not done.
-func TestSweepFailedTask(t *testing.T) {
+// Settings that cannot give a result are refused when the sweep is
+// planned, naming the task, before any task runs (they used to fail one
+// by one at run time).
+func TestSweepRefusesAtPlanTime(t *testing.T) {
 	dir := sweepEnv(t)
 	spec := writeSpec(t, dir, "f.json", `{"experiment": "theory", "base": {"Lstar": 0.5}, "axes": {"Ls": [1, 0.25, 2]}}`)
-	code, _, errs := call("sweep", "run", spec, "-all", "-workers", "2")
-	if code != 1 || !strings.Contains(errs, "1 of 3 tasks failed (1)") {
-		t.Fatalf("run -all: exit %d, %s", code, errs)
-	}
-	code, out, _ := call("sweep", "status", spec)
-	if code != 0 || !strings.Contains(out, "2 done, 1 failed, 0 missing") || !strings.Contains(out, "task 1 (Ls=0.25) FAILED, exit 2") ||
-		!strings.Contains(out, "| sgdescape theory:") {
-		t.Errorf("status:\n%s", out)
-	}
-	code, out, _ = call("sweep", "collect", spec)
-	if code != 0 || !strings.Contains(out, "not done (missing or failed): 1") {
-		t.Errorf("collect: %s", out)
-	}
-	fr := readTable(t, filepath.Join(dir, "f.results", "table.csv"))
-	if fr.Str(1, "status") != "failed" || !strings.Contains(fr.Str(1, "error"), "saddle") || fr.Str(1, "phi") != "" {
-		t.Errorf("failed row: %v", fr.Rows[1])
-	}
-	// A done record is not rewritten by a rerun; the failed task runs again (and fails again).
-	keys := planKeys(t, spec)
-	before, _ := os.ReadFile(filepath.Join(dir, "f.results", "tasks", keys[0]+".json"))
-	code, _, errs = call("sweep", "run", spec, "-all")
-	if code != 1 || !strings.Contains(errs, "1 of 1 tasks failed") {
-		t.Errorf("rerun: %d %s", code, errs)
-	}
-	after, _ := os.ReadFile(filepath.Join(dir, "f.results", "tasks", keys[0]+".json"))
-	if string(before) != string(after) {
-		t.Error("a done task ran again")
-	}
-	code, out, _ = call("sweep", "run", spec, "-all", "-only-missing")
-	if code != 0 || !strings.Contains(out, "all 3 tasks are done") && !strings.Contains(out, "nothing") {
-		// -only-missing leaves the failed task: nothing to run.
-		if !strings.Contains(out, "done") {
-			t.Errorf("-only-missing: %d %s", code, out)
+	for _, sub := range []string{"plan", "run", "submit", "status", "collect"} {
+		args := []string{"sweep", sub, spec}
+		if sub == "run" {
+			args = append(args, "-all")
 		}
+		code, out, errs := call(args...)
+		if code != 2 || out != "" || !strings.Contains(errs, "task 1 (Ls=0.25): Ls = 0.25") {
+			t.Errorf("%s: exit %d, %q %q", sub, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f.results", "tasks")); !os.IsNotExist(err) {
+		t.Error("a task ran before the plan was refused")
 	}
 }
 
@@ -288,13 +269,17 @@ func TestSweepBadInput(t *testing.T) {
 		want string
 	}{
 		{`{"experiment": "nosuch"}`, nil, "experiment: unknown experiment"},
-		{`{"experiment": "fpt", "base": {"Pp": 5}}`, nil, "base.Pp: fpt has no flag -Pp"},
+		{`{"experiment": "fpt", "base": {"Pp": 5}}`, nil, `base.Pp: fpt/linreg has no parameter "Pp"`},
+		{`{"experiment": "theory", "base": {"hstar": 1}, "axes": {"h": [1, 2]}}`, nil, `axes.h[0]: theory has no parameter "h"`},
+		{`{"experiment": "theory", "axes": {"eta": [0.1, "0.10"]}}`, nil, "axes.eta[1]: value 0.10 repeats axes.eta[0]"},
+		{`{"experiment": "fpt", "base": {"c": "5,,6"}}`, nil, "base.c: item 2"},
+		{`{"experiment": "stationary", "axes": {"B": [1, 20000]}}`, nil, "task 1 (B=20000): B = 20000 must be smaller than N = 20000"},
 		{`{"experiment": "fpt", "axes": {"eta": []}}`, nil, "axes.eta: empty axis"},
 		{`{"experiment": "fpt", "axes": {"P": [1, "two"]}}`, nil, "axes.P[1]"},
 		{`{"experiment": "fpt", "axes": {"runs": [true]}}`, nil, "axes.runs[0]"},
 		{`{"experiment": "fpt", "axes": {"eta": [1, 2, 3], "B": [1, 2, 3]}, "max_tasks": 8}`, nil, "max_tasks"},
 		{`{"experiment": "fpt", "axes": {"eta": [1, 2, 3], "B": [1, 2, 3]}}`, []string{"-max-tasks", "8"}, "max_tasks"},
-		{`{"experiment": "fpt", "axes": {"model": ["linreg", "mlp"], "P": [1]}}`, nil, "task 1 (model=mlp P=1): fpt has no flag -P"},
+		{`{"experiment": "fpt", "axes": {"model": ["linreg", "mlp"], "P": [1]}}`, nil, "axes.model: the model cannot be swept"},
 		{`not json`, nil, "not valid JSON"},
 	} {
 		spec := writeSpec(t, dir, "bad.json", c.spec)
@@ -338,5 +323,48 @@ func BenchmarkSweepPlan10k(b *testing.B) {
 		if code, out, errs := call("sweep", "plan", spec); code != 0 || strings.Count(out, "\n") != 10003 {
 			b.Fatal(code, errs)
 		}
+	}
+}
+
+// SIGTERM to `sweep run -all` stops its running tasks — each records that
+// it was stopped — and no task process is left running (they were orphans).
+func TestSweepSignalStopsTasks(t *testing.T) {
+	dir := sweepEnv(t)
+	spec := writeSpec(t, dir, "long.json", `{"experiment": "stationary", "base": {"samples": 2000000, "every": 200, "boot": 0, "N": 2000},
+		"axes": {"seed": [1, 2]}}`)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "sweep", "run", spec, "-all", "-workers", "2")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := func() int {
+		m, _ := filepath.Glob(filepath.Join(dir, "long.results", "tasks", "*.started"))
+		return len(m)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for started() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if started() < 2 {
+		cmd.Process.Kill()
+		t.Fatalf("the tasks did not start: %s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if err == nil || !strings.Contains(stderr.String(), "stopped by a signal") {
+		t.Errorf("exit %v, stderr %s", err, stderr.String())
+	}
+	time.Sleep(200 * time.Millisecond)
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, _ := os.ReadFile(p); strings.Contains(string(b), spec) {
+			t.Errorf("task process left running: %s", strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	code, out, _ := call("sweep", "status", spec)
+	if code != 0 || !strings.Contains(out, "2 failed") || !strings.Contains(out, "stopped by a signal") {
+		t.Errorf("status after the signal:\n%s", out)
 	}
 }

@@ -2,14 +2,17 @@ package barrier
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -222,7 +225,7 @@ func TestPerSampleVarianceAgainstRealMiniBatches(t *testing.T) {
 
 func TestLargeDeviationTruncationIsExactVarianceDiffusion(t *testing.T) {
 	d, ls := draw(t, 1)
-	p, err := ls.Grid(context.Background(), d, 2001, 2)
+	p, err := ls.Grid(context.Background(), d, 2001, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,37 +276,67 @@ func TestGaussianStepsFollowExactDiffusion(t *testing.T) {
 func TestDeterministicAndCensored(t *testing.T) {
 	c := PaperEscape("quick")
 	c.Betas, c.Runs, c.Grid = []float64{6}, 40, 501
-	c.Workers = 1
-	r1, err := Escape(context.Background(), run.Env{}, c)
+	r1, err := Escape(context.Background(), run.Env{Workers: 1}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Workers = 2
-	r2, _ := Escape(context.Background(), run.Env{}, c)
+	r2, _ := Escape(context.Background(), run.Env{Workers: 2}, c)
 	if r1.Result.Points[0].Kappa != r2.Result.Points[0].Kappa || r1.Result.Points[0].Steps != r2.Result.Points[0].Steps {
 		t.Error("result depends on the number of workers")
 	}
+	if p := r1.Result.Points[0]; p.Status != StatusEscaped || p.CensoredFrac != 0 || len(p.Reasons) != 0 {
+		t.Errorf("every run escaped: status %q, censored %v, reasons %v", p.Status, p.CensoredFrac, p.Reasons)
+	}
 	// A budget far below the escape time censors most runs; κ is then the
-	// censoring-aware estimate, not 1/mean of the escaped few.
+	// censoring-aware estimate, not 1/mean of the escaped few, flagged with
+	// its censored fraction and bound.
 	c.MaxSteps = 2000
 	r3, err := Escape(context.Background(), run.Env{}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := r3.Result.Points[0]
-	if p.Censored == 0 || p.Escaped+p.Censored+p.Diverged != c.Runs {
-		t.Fatalf("censored %d escaped %d", p.Censored, p.Escaped)
+	if p.Censored == 0 || p.Escaped+p.Censored+p.Diverged != c.Runs || p.CensoredFrac != float64(p.Censored)/float64(c.Runs) {
+		t.Fatalf("censored %d escaped %d fraction %v", p.Censored, p.Escaped, p.CensoredFrac)
 	}
 	if p.Escaped > 0 {
-		naive := 1 / p.MeanExit
-		if !(float64(p.Kappa) < naive) {
-			t.Errorf("censoring-aware κ %v not below the naive 1/mean %v of the escaped runs", p.Kappa, naive)
+		naive := 1 / float64(p.MeanExit)
+		if !(float64(p.Kappa) < naive) || p.Status != StatusCensored || !(float64(p.KappaUpper) > float64(p.Kappa)) {
+			t.Errorf("censoring-aware κ %v (status %s, bound %v) not below the naive 1/mean %v of the escaped runs", p.Kappa, p.Status, p.KappaUpper, naive)
 		}
 	} else if !math.IsNaN(float64(p.Kappa)) {
 		t.Errorf("no escape but κ = %v", p.Kappa)
 	}
 	if !math.IsNaN(float64(p.KSp)) {
 		t.Error("KS p-value reported despite censoring")
+	}
+}
+
+// A point where no run escapes within max-steps is a result: status
+// "slower", κ null with a reason, and the bound 3.0/T on κ (T the total
+// time at risk, η·max-steps per run) — not a failure.
+func TestEveryRunCensoredIsABound(t *testing.T) {
+	c := PaperEscape("quick")
+	c.Betas, c.Runs, c.Grid, c.MaxSteps = []float64{9, 10}, 20, 501, 50
+	r, err := Escape(context.Background(), run.Env{}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Result.Points {
+		want := -math.Log(0.05) / (float64(c.Runs) * p.Eta * float64(c.MaxSteps))
+		if p.Status != StatusSlower || p.Censored != c.Runs || p.CensoredFrac != 1 || !math.IsNaN(float64(p.Kappa)) ||
+			math.Abs(float64(p.KappaUpper)/want-1) > 1e-9 || p.KappaCI[0] != 0 || p.KappaCI[1] != p.KappaUpper {
+			t.Errorf("β = %g: %+v; want status slower, κ null, bound %v", p.Beta, p, want)
+		}
+		if !strings.Contains(p.Reasons["kappa"], "slower") {
+			t.Errorf("β = %g: reason %q", p.Beta, p.Reasons["kappa"])
+		}
+		if !strings.Contains(p.KappaText(), "<") {
+			t.Errorf("table shows %q for a censored point", p.KappaText())
+		}
+	}
+	if !math.IsNaN(float64(r.Result.SlopeFit)) || r.Result.Reasons["slope_fit"] == "" {
+		t.Errorf("slope %v with reason %q", r.Result.SlopeFit, r.Result.Reasons["slope_fit"])
 	}
 }
 
@@ -347,44 +380,32 @@ func TestRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestSGDLoopAgainstReference replays the fast loops' random draws in a
-// plain reference (fresh sincos each step, per-sample gradients from the
-// model's definition) and compares the final θ₁.
+// TestSGDLoopAgainstReference replays the fast loops' mini-batches (the
+// same stream through a fresh Batcher) in a plain reference (fresh sincos
+// each step, per-sample gradients from the model's definition) and compares
+// the final θ₁.
 func TestSGDLoopAgainstReference(t *testing.T) {
 	for _, n := range []int{1, 3} {
 		for _, sampling := range []string{IID, Epoch} {
 			d, ls := draw(t, n)
 			const B, steps = 3, 20000
 			eta := 1 / (6 * ls.HStar) * B
-			s := &simulator{d: d, eta: eta, b: B, lo: -1e9, hi: 1e9, start: d.Theta(ls.ThetaStar), maxSteps: steps, sampling: sampling, dynamics: SGD}
-			got := s.run(7, 11)
-			// Reference with the same generator and the same draw order.
-			r := &fastRNG{}
-			r.p.Seed(7, 11)
-			th := append([]float64(nil), s.start...)
-			perm := make([]int, d.N)
-			for i := range perm {
-				perm[i] = i
+			e := &ensemble{d: d, eta: eta, b: B, lo: -1e9, hi: 1e9, start: d.Theta(ls.ThetaStar), sampling: minibatch.Sampling(sampling), dynamics: SGD, index: 2}
+			w, err := e.Walker(11, 7)
+			if err != nil {
+				t.Fatal(err)
 			}
-			pos := d.N
+			// Two stretches, as dynamics.Simulate hands them over.
+			k1, abs1, div1 := w.(*walker).Advance(steps / 2)
+			k2, abs2, div2 := w.(*walker).Advance(steps / 2)
+			got := w.(*walker).th[0]
+			src := rng.NewFast(7, rng.BarrierRun, rng.BarrierIndex(2, 11))
+			bt, _ := minibatch.NewFast(d.N, B, minibatch.Sampling(sampling), &src)
+			th := append([]float64(nil), e.start...)
 			for k := 0; k < steps; k++ {
 				g := make([]float64, n)
-				for b := 0; b < B; b++ {
-					var mu int
-					if sampling == IID {
-						mu = int(r.intn(uint64(d.N)))
-					} else {
-						if b == 0 && pos > d.N-B {
-							for i := d.N - 1; i > 0; i-- {
-								j := r.intn(uint64(i + 1))
-								perm[i], perm[j] = perm[j], perm[i]
-							}
-							pos = 0
-						}
-						mu = perm[pos]
-						pos++
-					}
-					z := d.Z[mu*d.D : (mu+1)*d.D]
+				for _, mu := range bt.Next() {
+					z := d.Z[int(mu)*d.D : (int(mu)+1)*d.D]
 					f := d.R*math.Cos(th[0])*z[0] + d.R*math.Sin(th[0])*z[1] + d.C*th[0]*z[2]
 					for i := 1; i < n; i++ {
 						f += th[i] * z[2+i]
@@ -399,8 +420,8 @@ func TestSGDLoopAgainstReference(t *testing.T) {
 					th[i] -= eta / B * g[i]
 				}
 			}
-			if math.Abs(got.Theta-th[0]) > 1e-8*(1+math.Abs(th[0])) || got.Escaped {
-				t.Errorf("n=%d %s: fast loop θ₁ = %.15g, reference %.15g", n, sampling, got.Theta, th[0])
+			if math.Abs(got-th[0]) > 1e-8*(1+math.Abs(th[0])) || k1+k2 != steps || abs1 || abs2 || div1 || div2 {
+				t.Errorf("n=%d %s: fast loop θ₁ = %.15g after %d steps, reference %.15g", n, sampling, got, k1+k2, th[0])
 			}
 		}
 	}
@@ -438,5 +459,121 @@ func TestFinishedBetasAreCachedPieces(t *testing.T) {
 		if r1.Result.Points[i].Kappa != r2.Result.Points[i].Kappa || r1.Result.Points[i].Steps != r2.Result.Points[i].Steps {
 			t.Errorf("point %d differs after resuming", i)
 		}
+	}
+}
+
+// Every run diverged: no rate (null with a reason), status "diverged",
+// never κ = 0 [0, 0]; a mix of escapes, censoring and divergence counts
+// each and takes κ from the escapes over the non-diverged runs' time.
+func TestSummariseDivergedAndMixed(t *testing.T) {
+	p := Point{Beta: 7, Eta: 0.1}
+	summarise(&p, []outcome{{T: 1, Steps: 10, Diverged: true}, {T: 2, Steps: 20, Diverged: true}}, 100)
+	if p.Status != StatusDiverged || p.Diverged != 2 || !math.IsNaN(float64(p.Kappa)) || !math.IsNaN(float64(p.KappaCI[0])) || p.Reasons["kappa"] == "" || p.Steps != 30 {
+		t.Errorf("all diverged: %+v", p)
+	}
+	p = Point{Beta: 7, Eta: 0.1}
+	summarise(&p, []outcome{{T: 1, Escaped: true, High: true}, {T: 3, Escaped: true}, {T: 10}, {T: 5, Diverged: true}}, 100)
+	if p.Status != StatusCensored || p.Escaped != 2 || p.Censored != 1 || p.Diverged != 1 || p.ExitHigh != 1 || p.ExitLow != 1 ||
+		float64(p.Kappa) != 2.0/14 || p.CensoredFrac != 0.25 || float64(p.MeanExit) != 2 || len(p.Reasons) != 0 {
+		t.Errorf("mixed: %+v", p)
+	}
+}
+
+// The 1-D grid, the slow phase of a fine grid on a large data set, reports
+// its progress.
+func TestGridReportsProgress(t *testing.T) {
+	c := PaperEscape("quick")
+	c.Grid = 1001
+	var mu sync.Mutex
+	var notes []string
+	last := 0
+	_, _, _, err := Prepare(context.Background(), c, 2, func(done, total int, note string) {
+		mu.Lock()
+		defer mu.Unlock()
+		notes, last = append(notes, note), done
+		if total != 16 {
+			t.Errorf("total %d, want 16 chunks of 64 points", total)
+		}
+	})
+	if err != nil || len(notes) == 0 || !strings.Contains(notes[0], "1-D grid of 1001 points") || last != 16 {
+		t.Errorf("progress %v (last %d), %v", notes, last, err)
+	}
+}
+
+// Settings that cannot give a result are refused by Validate (hence before
+// any work, by every front end): a β whose ηh* = B/β overflows, a worst case
+// of days of steps, and the laboratory's own checks.
+func TestValidateRefusesBeforeWork(t *testing.T) {
+	for _, c := range []struct {
+		mod  func(*LabConfig)
+		want string
+	}{
+		{func(c *LabConfig) { c.Betas = []float64{1e-320} }, "beta = 1e-320"},
+		{func(c *LabConfig) { c.Betas = []float64{1e-16} }, "jump out"},
+		{func(c *LabConfig) { c.MaxSteps = 1e12 }, "max-steps"},
+		{func(c *LabConfig) { c.B = c.Helix.N }, "B = 1000 must be smaller than N = 1000"},
+		{func(c *LabConfig) { c.Model = "mlp" }, "model"},
+		{func(c *LabConfig) { c.Bs = []int{1, 2, 1} }, "listed twice"},
+		{func(c *LabConfig) { c.Ns = []int{1, 2000} }, "n = 2000"},
+		{func(c *LabConfig) { c.Dynamics = GLD }, "dynamics"},
+		{func(c *LabConfig) { c.GLDBetas = nil }, "gld-beta"},
+		{func(c *LabConfig) { c.BetaFix = math.Inf(1) }, "beta-fix"},
+	} {
+		cfg := PaperLab("quick")
+		c.mod(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v (want one line mentioning %q)", err, c.want)
+		}
+		if _, err := Lab(context.Background(), run.Env{}, cfg); !run.IsBadInput(err) {
+			t.Errorf("Lab: %v is not an input error", err)
+		}
+	}
+	if err := PaperLab("paper").Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+// The laboratory runs every part once, keyed by name, B and n (never by
+// position): each part equals the Escape of its own configuration, and the
+// curves span the search and escape intervals.
+func TestLabPartsAreKeyed(t *testing.T) {
+	c := PaperLab("quick")
+	c.Betas, c.Runs, c.Grid, c.BetaFix, c.Bs, c.Ns, c.GLDBetas, c.GLDRuns = []float64{5, 6}, 8, 501, 5, []int{2, 1}, []int{2, 1}, []float64{3}, 5
+	r, err := Lab(context.Background(), run.Env{}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Result
+	if l.SGD.Sampling != Epoch || l.IID.Sampling != IID || l.Gauss.Dynamics != Gauss || l.GLD.Dynamics != GLD || len(l.GLD.Points) != 1 {
+		t.Errorf("parts: %s %s %s %s", l.SGD.Sampling, l.IID.Sampling, l.Gauss.Dynamics, l.GLD.Dynamics)
+	}
+	if fmt.Sprint(l.Bs()) != "[1 2]" || fmt.Sprint(l.Ns()) != "[1 2]" || l.AtB[2].B != 2 || l.AtN[2].Landscape.N != 2 || l.AtB[1].Points[0].Beta != 5 {
+		t.Errorf("B and n parts: %v %v", l.Bs(), l.Ns())
+	}
+	alone := c.Config
+	alone.B, alone.Betas = 2, []float64{5}
+	e, err := Escape(context.Background(), run.Env{}, alone)
+	if err != nil || e.Result.Points[0].Kappa != l.AtB[2].Points[0].Kappa {
+		t.Errorf("B = 2 part %v, its own Escape %v (%v)", l.AtB[2].Points[0].Kappa, e.Result.Points[0].Kappa, err)
+	}
+	cv := l.Curves
+	if len(cv.Theta) != 2001 || cv.Theta[0] != c.Helix.SearchLo || len(cv.X) != 51 || cv.X[0] != l.SGD.Landscape.A || len(cv.W) != 51 || len(cv.C) != 51 {
+		t.Errorf("curves: %d θ from %v, %d x from %v", len(cv.Theta), cv.Theta[0], len(cv.X), cv.X[0])
+	}
+	// W rises from θ* to its maximum at the saddle: ΔW of the points.
+	top := math.Inf(-1)
+	ls := l.SGD.Landscape
+	for i, w := range cv.W {
+		if (cv.X[i]-ls.ThetaStar)*(ls.ThetaSaddle-ls.ThetaStar) > 0 { // on the saddle's side
+			top = math.Max(top, float64(w))
+		}
+	}
+	if dw := float64(l.SGD.Points[0].DeltaW); math.Abs(top/dw-1) > 0.01 {
+		t.Errorf("max W %v on the curve, ΔW %v", top, dw)
+	}
+	var b strings.Builder
+	if err := l.WriteText(&b); err != nil || strings.Count(b.String(), "== ") != 8 {
+		t.Errorf("text: %v\n%s", err, b.String())
 	}
 }

@@ -13,9 +13,11 @@ package barrier
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/sgdescape/sgdescape/pkg/param"
+	"github.com/sgdescape/sgdescape/pkg/rng"
 )
 
 // Helix describes the model and its data set.
@@ -23,9 +25,9 @@ import (
 // f(θ, x) = w(θ₁)·x₁:₃ + Σ_{i=2..n} θ_i x_{i+2}, w(θ₁) = (R cos θ₁, R sin θ₁, C θ₁),
 // x ~ N(0, I_{n+2}); the teacher is y = w(Teacher)·x₁:₃ + Σ_i Spectator·x_{i+2} + Sigma·ε.
 // The loss is L(θ) = (1/2N) Σ_μ (f(θ, x_μ) − y_μ)².
-// The helix inputs and label noise come from one random stream and the
-// spectator inputs from another, so data sets with different n share their
-// helix part.
+// The helix inputs and label noise come from one random stream
+// (rng.HelixData) and the spectator inputs from another (rng.HelixSpectators),
+// so data sets with different n share their helix part.
 type Helix struct {
 	N         int     `json:"N"`                 // samples
 	Dim       int     `json:"n"`                 // outliers n = 1 + number of spectators
@@ -48,6 +50,21 @@ func PaperHelix() Helix {
 		Start: 0, SearchLo: -3 * math.Pi, SearchHi: 5 * math.Pi, GridSteps: 20000}
 }
 
+// Declare declares the data set's parameters (pkg/param); its seed is the
+// experiment's master seed, declared by Config.
+func (h *Helix) Declare(s *param.Set) {
+	s.Int(&h.Dim, "n", "outliers n: the helix angle plus n − 1 linear spectator coordinates", param.Min(1), param.Max(1000))
+	s.Int(&h.N, "N", "samples in the data set", param.Min(4))
+	s.Float(&h.R, "R", "helix radius R", param.Positive, param.Max(1e6))
+	s.Float(&h.C, "c", "helix pitch c (w₃ = cθ)", param.NonNegative, param.Max(1e6))
+	s.Float(&h.Sigma, "sigma", "label noise σ", param.NonNegative, param.Max(1e6))
+	s.Float(&h.Teacher, "teacher", "teacher angle", param.Min(-1e6), param.Max(1e6))
+	s.Float(&h.Spectator, "spectator", "teacher weight of each spectator input", param.Min(-1e6), param.Max(1e6))
+	s.Float(&h.Start, "start", "θ* is the local minimum nearest to this angle", param.Min(-1e6), param.Max(1e6))
+	s.Float(&h.SearchLo, "search-lo", "lower end of the search for stationary points", param.Min(-1e6), param.Max(1e6))
+	s.Float(&h.SearchHi, "search-hi", "upper end of the search for stationary points", param.Min(-1e6), param.Max(1e6))
+}
+
 // MaxSamples bounds N·(n+3) stored numbers (about 1.6 GB).
 const MaxSamples = 200_000_000
 
@@ -56,27 +73,27 @@ func (h Helix) Validate() error {
 	fin := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case h.Dim < 1:
-		return fmt.Errorf("barrier: n (the number of outliers) must be ≥ 1, got %d", h.Dim)
+		return fmt.Errorf("n (the number of outliers) must be ≥ 1, got %d", h.Dim)
 	case h.Dim > 1000:
-		return fmt.Errorf("barrier: n = %d spectators is beyond this laboratory (at most 1000)", h.Dim)
+		return fmt.Errorf("n = %d spectators is beyond this laboratory (at most 1000)", h.Dim)
 	case h.N < h.Dim+3:
-		return fmt.Errorf("barrier: N = %d samples is too few for n = %d (need N ≥ n + 3)", h.N, h.Dim)
+		return fmt.Errorf("N = %d samples is too few for n = %d (need N ≥ n + 3)", h.N, h.Dim)
 	case float64(h.N)*float64(h.Dim+3) > MaxSamples:
-		return fmt.Errorf("barrier: N·(n+3) = %.3g numbers exceeds the memory limit %d; lower N or n", float64(h.N)*float64(h.Dim+3), MaxSamples)
+		return fmt.Errorf("N·(n+3) = %.3g numbers exceeds the memory limit %d; lower N or n", float64(h.N)*float64(h.Dim+3), MaxSamples)
 	case !(h.R > 0) || !fin(h.R):
-		return fmt.Errorf("barrier: helix radius R must be positive and finite, got %v", h.R)
+		return fmt.Errorf("helix radius R must be positive and finite, got %v", h.R)
 	case !(h.C >= 0) || !fin(h.C):
-		return fmt.Errorf("barrier: helix pitch c must be ≥ 0 and finite, got %v", h.C)
+		return fmt.Errorf("helix pitch c must be ≥ 0 and finite, got %v", h.C)
 	case !(h.Sigma >= 0) || !fin(h.Sigma):
-		return fmt.Errorf("barrier: label noise σ must be ≥ 0 and finite, got %v", h.Sigma)
+		return fmt.Errorf("label noise σ must be ≥ 0 and finite, got %v", h.Sigma)
 	case !fin(h.Teacher) || !fin(h.Spectator) || !fin(h.Start):
-		return fmt.Errorf("barrier: teacher angle, spectator teacher and start must be finite")
+		return fmt.Errorf("teacher angle, spectator teacher and start must be finite")
 	case !fin(h.SearchLo) || !fin(h.SearchHi) || !(h.SearchHi > h.SearchLo):
-		return fmt.Errorf("barrier: search interval [%v, %v] must be finite and non-empty", h.SearchLo, h.SearchHi)
+		return fmt.Errorf("search interval [%v, %v] must be finite and non-empty", h.SearchLo, h.SearchHi)
 	case !(h.Start > h.SearchLo && h.Start < h.SearchHi):
-		return fmt.Errorf("barrier: start %v is outside the search interval [%v, %v]", h.Start, h.SearchLo, h.SearchHi)
+		return fmt.Errorf("start %v is outside the search interval [%v, %v]", h.Start, h.SearchLo, h.SearchHi)
 	case h.GridSteps < 100 || h.GridSteps > 10_000_000:
-		return fmt.Errorf("barrier: search grid steps must be in [100, 10⁷], got %d", h.GridSteps)
+		return fmt.Errorf("search grid steps must be in [100, 10⁷], got %d", h.GridSteps)
 	}
 	return nil
 }
@@ -105,8 +122,8 @@ func (h Helix) Draw() (*Data, error) {
 	}
 	d := h.Dim + 3
 	dt := &Data{Helix: h, D: d, Z: make([]float64, h.N*d)}
-	main := rand.New(rand.NewPCG(h.Seed, 0x4e11c5))
-	spec := rand.New(rand.NewPCG(h.Seed, 0x5bec7a))
+	main := rng.New(h.Seed, rng.HelixData)
+	spec := rng.New(h.Seed, rng.HelixSpectators)
 	wt := [3]float64{h.R * math.Cos(h.Teacher), h.R * math.Sin(h.Teacher), h.C * h.Teacher}
 	for mu := 0; mu < h.N; mu++ {
 		z := dt.Z[mu*d : (mu+1)*d]

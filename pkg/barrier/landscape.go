@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/sgdescape/sgdescape/pkg/diffusion"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
 // Stationary is a stationary point of the profile loss along θ₁.
@@ -47,7 +50,7 @@ type Landscape struct {
 	N            int          `json:"n"`
 	HessStar     []float64    `json:"hessian_eigs_star"`   // eigenvalues of the full n×n Hessian at θ*
 	HessSaddle   []float64    `json:"hessian_eigs_saddle"` // … at θˢ (one negative)
-	Prefactor    float64      `json:"prefactor"`           // (|h_eˢ|/2π)·√(det H*/|det Hˢ|) (Eq. 15; √(h*|hˢ|)/2π for n = 1)
+	Prefactor    float64      `json:"prefactor"`           // theory.KramersPrefactor: (|h_eˢ|/2π)·√(det H*/|det Hˢ|) (Eq. 15; √(h*|hˢ|)/2π for n = 1)
 	SaddleIsHigh bool         `json:"saddle_above"`        // θˢ > θ*
 }
 
@@ -164,8 +167,8 @@ func FindLandscape(d *Data) (Landscape, error) {
 	if !(ds > 0) || !(dss < 0) || !(ess[0] < 0) || (len(ess) > 1 && !(ess[1] > 0)) {
 		return ls, fmt.Errorf("barrier: the Hessian at θ* (eigenvalues %v) or at θˢ (%v) is not a minimum/index-1 saddle", es, ess)
 	}
-	ls.Prefactor = math.Abs(ess[0]) / (2 * math.Pi) * math.Sqrt(ds/math.Abs(dss))
-	return ls, nil
+	ls.Prefactor, err = theory.KramersPrefactor(ess[0], ds, dss)
+	return ls, err
 }
 
 // Profile1D holds the 1-D quantities along θ₁ on a uniform grid over the
@@ -179,10 +182,17 @@ type Profile1D struct {
 	G []float64
 	// SGauss is the second-order truncation 2L′/C of S.
 	SGauss []float64
+	// NoRoot, when not empty, says where S (and so W) is undefined: at a
+	// grid point where every per-sample gradient has the sign of the mean,
+	// K_θ(s) = 0 has no root (one sample can never step against the drift).
+	NoRoot string
 }
 
-// Grid computes Profile1D on m points over [A, B] (parallel over workers).
-func (ls Landscape) Grid(ctx context.Context, d *Data, m, workers int) (*Profile1D, error) {
+// Grid computes Profile1D on m points over [A, B] (parallel over workers),
+// reporting the chunks of 64 points done to progress (a fine grid on a
+// large data set takes minutes: N per-sample gradients and a root of their
+// cumulant generating function at every point).
+func (ls Landscape) Grid(ctx context.Context, d *Data, m, workers int, progress run.Progress) (*Profile1D, error) {
 	if m < 11 {
 		return nil, fmt.Errorf("barrier: the 1-D grid needs at least 11 points, got %d", m)
 	}
@@ -190,23 +200,30 @@ func (ls Landscape) Grid(ctx context.Context, d *Data, m, workers int) (*Profile
 		S: make([]float64, m), W: make([]float64, m), SGauss: make([]float64, m), G: make([]float64, m)}
 	const chunk = 64
 	nch := (m + chunk - 1) / chunk
-	err := run.Parallel(ctx, nch, workers, nil, nil, func(_ context.Context, c int) error {
+	note := func() string { return fmt.Sprintf("1-D grid of %d points for the exact predictions", m) }
+	var mu sync.Mutex
+	err := run.Parallel(ctx, nch, workers, progress, note, func(ctx context.Context, c int) error {
 		g := make([]float64, d.N)
 		for i := c * chunk; i < min(m, (c+1)*chunk); i++ {
 			t := ls.A + (ls.B-ls.A)*float64(i)/float64(m-1)
 			p.X[i] = t
 			p.L[i], p.DL[i], _, _ = d.Profile(t)
 			d.SampleGrads(t, g)
-			mean, v := diffusion.MeanVar(g)
+			mean, v := estimate.MeanVar(g)
 			p.C[i], p.G[i] = v, mean
 			p.SGauss[i] = diffusion.GaussianRoot(mean, v)
 			s, err := diffusion.CGFRoot(g)
 			if err != nil {
-				return fmt.Errorf("barrier: large-deviation root at θ₁ = %.4g: %w", t, err)
+				s = math.NaN()
+				mu.Lock()
+				if p.NoRoot == "" {
+					p.NoRoot = fmt.Sprintf("no large-deviation root at θ₁ = %.4g (%v)", t, err)
+				}
+				mu.Unlock()
 			}
 			p.S[i] = s
 		}
-		return nil
+		return ctx.Err()
 	})
 	if err != nil {
 		return nil, err
@@ -243,6 +260,12 @@ func ExactDiffusionD(c, eta float64, b, n int) float64 {
 	return eta * float64(n-b) * c / (2 * float64(b) * float64(n-1))
 }
 
+// batchVariance is (N−B)/(B(N−1)): the variance of a mini-batch mean of B
+// of N values drawn without replacement, per unit of their variance (Eq. 8).
+func batchVariance(b, n int) float64 {
+	return float64(n-b) / (float64(b) * float64(n-1))
+}
+
 // problem builds the 1-D exit problem with drift −L′ and the given D.
 func (p *Profile1D) problem(dfun func(i int) float64) diffusion.ExitProblem {
 	ep := diffusion.ExitProblem{X: p.X, Drift: make([]float64, len(p.X)), D: make([]float64, len(p.X))}
@@ -270,6 +293,9 @@ func (p *Profile1D) KappaExact(ls Landscape, eta float64, b, n int) (float64, er
 // i.i.d. (with-replacement) variance, identical to KappaExact at B = 1.
 func (p *Profile1D) KappaLD(ls Landscape, eta float64, b int, gauss bool) (float64, error) {
 	s := p.S
+	if !gauss && p.NoRoot != "" {
+		return 0, fmt.Errorf("%s", p.NoRoot)
+	}
 	if gauss {
 		s = p.SGauss
 	}
@@ -285,13 +311,19 @@ func (p *Profile1D) KappaLD(ls Landscape, eta float64, b int, gauss bool) (float
 	return 1 / t, err
 }
 
-// KappaPowerLaw is Eq. 15: prefactor·(Lˢ/L*)^−(β + 1 − n/2) with β = B/(ηh*).
-func (ls Landscape) KappaPowerLaw(beta float64) float64 {
-	return ls.Prefactor * math.Pow(ls.LSaddle/ls.LStar, -(beta+1-float64(ls.N)/2))
+// barrier is the landscape's barrier for pkg/theory.
+func (ls Landscape) barrier() theory.Barrier {
+	return theory.Barrier{LStar: ls.LStar, LSaddle: ls.LSaddle, N: float64(ls.N)}
+}
+
+// KappaPowerLaw is Eq. 15 with the landscape's exact prefactor:
+// prefactor·(Lˢ/L*)^−(β + 1 − n/2), β = B/(ηh*) (theory.PowerLawRate).
+func (ls Landscape) KappaPowerLaw(beta float64) (float64, error) {
+	return theory.PowerLawRate(ls.Prefactor, beta, ls.barrier())
 }
 
 // KappaArrhenius is Eq. 5 with Kramers' prefactor and the constant
-// D = ηL*h*/B = L*/β: prefactor·exp(−(Lˢ − L*)β/L*).
-func (ls Landscape) KappaArrhenius(beta float64) float64 {
-	return ls.Prefactor * math.Exp(-(ls.LSaddle-ls.LStar)*beta/ls.LStar)
+// D = ηL*h*/B = L*/β: prefactor·exp(−(Lˢ − L*)β/L*) (theory.ArrheniusRate).
+func (ls Landscape) KappaArrhenius(beta float64) (float64, error) {
+	return theory.ArrheniusRate(ls.Prefactor, beta, ls.barrier())
 }

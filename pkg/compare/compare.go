@@ -6,7 +6,12 @@
 // parameters, call an experiment, plot, and hand its result to this package.
 package compare
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+
+	"github.com/sgdescape/sgdescape/pkg/run"
+)
 
 // Table is a captioned table for notebook.Table.
 type Table struct {
@@ -39,3 +44,6 @@ func mean(v []float64) float64 {
 	}
 	return s / float64(len(v))
 }
+
+// finiteF reports whether v is a number (not NaN or ±Inf).
+func finiteF(v run.Float) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/network"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
+	"github.com/sgdescape/sgdescape/pkg/sweep/validity"
 )
 
 func TestTheoryChecksAgree(t *testing.T) {
@@ -43,7 +44,7 @@ func TestDecouplingReferenceRanges(t *testing.T) {
 func TestStationaryRowsAndSummary(t *testing.T) {
 	pt := func(eta float64, b int, fit, lo, hi float64, div bool) linreg.StationaryPoint {
 		r := linreg.StationaryResult{PhiMean: 11, Diverged: div}
-		r.N, r.HMean = 1, 1
+		r.NOutliers, r.HMean = 1, 1
 		r.Fit = estimate.PhiFit{MLE: fit, MLECI: run.NewInterval(lo, hi), LogLikPerSample: 0.1}
 		return linreg.StationaryPoint{Eta: eta, B: b, Result: r}
 	}
@@ -65,13 +66,13 @@ func TestStationaryRowsAndSummary(t *testing.T) {
 // given means and standard errors at thresholds 1.5 and 2.
 func fpt(k dynamics.Kind, P int, slope float64, means, ses []float64) linreg.FPTResult {
 	r := linreg.FPTResult{Dynamics: k, Eta: 0.1, B: 1, SlopeMean: 10 + 1 - float64(P)/2, ArrSlope: 10}
-	r.N = P
+	r.NOutliers = P
 	for i, c := range []float64{1.5, 2} {
-		r.Fit.Estimates = append(r.Fit.Estimates, escape.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
+		r.Fit.Estimates = append(r.Fit.Estimates, passage.Estimate{C: c, Mean: means[i], SE: run.Float(ses[i]), Reliable: true, Events: 10})
 	}
-	r.Fit.LogLog = escape.Line{Slope: slope, CI: run.NewInterval(slope-1, slope+1)}
-	r.Fit.LogLin = escape.Line{Slope: 3}
-	r.Fit.LocalSlopes = []escape.LocalSlope{{CLo: 1.5, CHi: 2, Slope: slope}}
+	r.Fit.LogLog = passage.Line{Slope: slope, CI: run.NewInterval(slope-1, slope+1)}
+	r.Fit.LogLin = passage.Line{Slope: 3}
+	r.Fit.LocalSlopes = []passage.LocalSlope{{CLo: 1.5, CHi: 2, Slope: slope}}
 	return r
 }
 
@@ -100,8 +101,9 @@ func TestEscapeComparisonsAreKeyedByKind(t *testing.T) {
 }
 
 func TestNetworkVerdictNamesTheClosestEstimator(t *testing.T) {
-	res := network.EscapeResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}}}
-	res.Fit.Estimates = []escape.Estimate{{C: 2.5}}
+	res := network.FirstPassageResult{ImpliedN: 6.9, Estimators: []network.Estimator{{Name: "trace ratio Σλ/λ1", N: 6.3}, {Name: "participation (Σλ)²/Σλ²", N: 22.8}},
+		Pretrained: &network.Pretrained{Stationary: true, Note: "flat"}}
+	res.Fit.Estimates = []passage.Estimate{{C: 2.5}}
 	res.FPTCV = []run.Float{0.6}
 	res.Fit.LogLog.CI = run.NewInterval(1, 2)
 	if v := NetworkVerdict(res, 10000); !strings.Contains(v, "closest to the trace ratio Σλ/λ1 estimate") || !strings.Contains(v, "c = 2.5: 0.60") {
@@ -117,20 +119,25 @@ func TestNoiseRowsAreKeyedByArchitectureAndLoss(t *testing.T) {
 	curve := func(slope float64) network.NoiseCurve {
 		return network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1, Decoupled: 2}, {Loss: 0.5, Noise: 0.5, Decoupled: 1}}, LateSlope: slope, LateSlopeCI: run.NewInterval(slope-0.1, slope+0.1)}
 	}
-	ps := network.PaperNoisePanels(run.Quick)
+	ps := network.PaperNoisePanels(run.Quick).Panels()
 	if ps[1].EarlyOnly || ps[3].EarlyOnly {
 		t.Error("the quick CNN panels reach late training; none is marked early-only")
 	}
+	pr := func(p network.NoisePanel, c network.NoiseCurve) network.NoisePanelResult {
+		return network.NoisePanelResult{NoisePanel: p, Curve: c}
+	}
+	panels := func(ps ...network.NoisePanelResult) network.NoisePanelsResult {
+		return network.NoisePanelsResult{Panels: ps}
+	}
 	if v := NoiseVerdict(func() []NoiseRow {
-		r, _ := NoiseRows([]NoiseOutcome{{ps[1], curve(0.9)}, {ps[3], curve(1.5)}})
+		r, _ := NoiseRows(panels(pr(ps[1], curve(0.9)), pr(ps[3], curve(1.5))))
 		return r
 	}(), nil); !strings.Contains(v, "CNN: late slope 0.90 (mean-square) and 1.50") {
 		t.Errorf("verdict of late-training CNN panels: %s", v)
 	}
 	ps[1].EarlyOnly, ps[3].EarlyOnly = true, true // the early-only branch
 	// Out of the usual order: CE MLP first.
-	outs := []NoiseOutcome{{ps[2], curve(0.5)}, {ps[0], curve(1.0)}, {ps[1], curve(3)}, {ps[3], curve(3)}}
-	rows, tab := NoiseRows(outs)
+	rows, tab := NoiseRows(panels(pr(ps[2], curve(0.5)), pr(ps[0], curve(1.0)), pr(ps[1], curve(3)), pr(ps[3], curve(3))))
 	if len(tab.Rows) != 4 || rows[1].DecRatio != 2 || rows[0].DecRatio != 0 || !rows[1].InBand || rows[0].InBand {
 		t.Errorf("rows %+v", rows)
 	}
@@ -157,10 +164,10 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 		t.Errorf("all diverged: %s", verdict)
 	}
 
-	ps := network.PaperNoisePanels(run.Quick)
+	ps := network.PaperNoisePanels(run.Quick).Panels()
 	ok := network.NoiseCurve{Points: []network.Point{{Loss: 1, Noise: 1}, {Loss: 0.5, Noise: 0.5}}, LateSlope: 1, LateSlopeCI: run.NewInterval(0.9, 1.1)}
 	div := network.NoiseCurve{Points: []network.Point{{Loss: 2.5, Noise: 1}, {Loss: 60, Noise: 9}}, Diverged: true, DivergedAt: 1}
-	nrows, ntab := NoiseRows([]NoiseOutcome{{ps[0], ok}, {ps[2], div}})
+	nrows, ntab := NoiseRows(network.NoisePanelsResult{Panels: []network.NoisePanelResult{{NoisePanel: ps[0], Curve: ok}, {NoisePanel: ps[2], Curve: div}}})
 	if !nrows[1].Diverged || nrows[1].InBand || !strings.Contains(ntab.Rows[1][9], "DIVERGED at epoch 1") {
 		t.Errorf("noise rows %+v %v", nrows, ntab.Rows)
 	}
@@ -168,16 +175,55 @@ func TestDivergedAndDegenerateAreFlagged(t *testing.T) {
 		t.Errorf("noise verdict %s", v)
 	}
 
-	res := network.EscapeResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}}
-	res.Fit.Estimates = []escape.Estimate{{C: 1.5}}
+	res := network.FirstPassageResult{Diverged: 4, Warnings: []string{"c = 1.5: every passage at the first check"}, Pretrained: &network.Pretrained{Stationary: true}}
+	res.Fit.Estimates = []passage.Estimate{{C: 1.5}}
 	res.FPTCV = []run.Float{0}
 	if v := NetworkVerdict(res, 200); !strings.Contains(v, "4 continuation runs DIVERGED") || !strings.Contains(v, "Degenerate:** c = 1.5") {
 		t.Errorf("network verdict %s", v)
 	}
+	slow := network.FirstPassageResult{SlowerThanBudget: true, Undetermined: "slower than the step budget: …", Pretrained: &network.Pretrained{Stationary: true}}
+	if v := NetworkVerdict(slow, 200); !strings.Contains(v, "Slower than the step budget:** slower than the step budget") {
+		t.Errorf("censored network verdict %s", v)
+	}
+	if v := NetworkVerdict(network.FirstPassageResult{PretrainDiverged: true, Note: "at epoch 3"}, 200); !strings.Contains(v, "Pre-training DIVERGED** (at epoch 3") {
+		t.Errorf("pre-training diverged verdict %s", v)
+	}
 
 	fr := linreg.FPTResult{Warnings: []string{"c = 1.0000001: zero spread"}}
-	fr.N = 2
+	fr.NOutliers = 2
 	if v := EscapeVerdict([]FPTRow{NewFPTRow(fr)}, nil); !strings.Contains(v, "P = 2 DEGENERATE:** c = 1.0000001") {
 		t.Errorf("escape verdict %s", v)
+	}
+}
+
+// Whatif counts the points within the tolerance per grid (by name, in any
+// order of the grids) and names the furthest in the verdict.
+func TestWhatif(t *testing.T) {
+	nan := math.NaN()
+	m := func(r ...float64) *validity.Map {
+		x := make([]float64, len(r))
+		for i := range x {
+			x[i] = float64(i + 1)
+		}
+		return &validity.Map{XName: "eta", X: x, Y: []float64{nan}, Ratio: [][]float64{r}, Lo: [][]float64{r}, Hi: [][]float64{r},
+			Why: [][]string{make([]string, len(r))}, Tol: 0.1}
+	}
+	res := validity.GridsResult{Tol: 0.1, Grids: []validity.Grid{
+		{Name: "fpt-P", Equation: "Eq. 15 (slope)", Map: m(1.05, 0.5, nan), Source: "t.csv"},
+		{Name: "stationary", Equation: "Eq. 17 (φ)", Map: m(1, 1.2, 0.95, 1.09), Source: "grid run here"},
+		{Name: "fpt-etaB", Equation: "Eq. 15 (slope)", Map: m(2), Source: "grid run here"},
+	}}
+	rows, tab, verdict := Whatif(res, "quick")
+	want := map[string][2]int{"stationary": {4, 3}, "fpt-etaB": {1, 0}, "fpt-P": {2, 1}}
+	for _, r := range rows {
+		if w := want[r.Grid]; r.Points != w[0] || r.Within != w[1] {
+			t.Errorf("%s: %d within of %d, want %v", r.Grid, r.Within, r.Points, w)
+		}
+	}
+	if rows[1].Source != "quick grid run here (quick)" || rows[0].Source != "t.csv" || len(tab.Rows) != 3 {
+		t.Errorf("rows %+v", rows)
+	}
+	if !strings.Contains(verdict, "at 3 of 4") || !strings.Contains(verdict, "at 1 of 2 values of $P$") || !strings.Contains(verdict, "eta=2: 0.50") {
+		t.Errorf("verdict: %s", verdict)
 	}
 }

@@ -38,7 +38,7 @@ type FPTRow struct {
 
 // NewFPTRow summarises one first-passage result.
 func NewFPTRow(res linreg.FPTResult) FPTRow {
-	w := FPTRow{P: res.N, B: res.B, Eta: res.Eta, Dynamics: string(res.Dynamics), HMean: res.HMean, HMax: res.HMax, TheoryMean: res.SlopeMean,
+	w := FPTRow{P: res.NOutliers, B: res.B, Eta: res.Eta, Dynamics: string(res.Dynamics), HMean: res.HMean, HMax: res.HMax, TheoryMean: res.SlopeMean,
 		TheoryMax: res.SlopeMax, Diverged: res.Diverged, Note: res.FitNote, Arrhenius: res.ArrSlope, Warnings: res.Warnings}
 	if res.Diverged == 0 && len(res.Fit.Estimates) > 0 {
 		w.Fit, w.CI, w.LogLin = res.Fit.LogLog.Slope, res.Fit.LogLog.CI, res.Fit.LogLin.Slope
@@ -106,7 +106,7 @@ func CompareKinds(sw linreg.FPTSweepResult, a, b dynamics.Kind) ([][]string, Agr
 		if z <= 1.96 {
 			ag.Agree++
 		}
-		rows = append(rows, []string{fmt.Sprint(ra.N), fmt.Sprint(x.C), fmt.Sprintf("%.4g ± %.2g", x.Mean, float64(x.SE)),
+		rows = append(rows, []string{fmt.Sprint(ra.NOutliers), fmt.Sprint(x.C), fmt.Sprintf("%.4g ± %.2g", x.Mean, float64(x.SE)),
 			fmt.Sprintf("%.4g ± %.2g", y.Mean, float64(y.SE)), fmt.Sprintf("%.2f", x.Mean/y.Mean), yesNo(z <= 1.96)})
 	}
 	return rows, ag
@@ -121,7 +121,7 @@ func SGDvsEq4(cmp []linreg.FPTSweepResult) (Table, map[int]Agreement) {
 		rows, ag := CompareKinds(sw, dynamics.SGD, dynamics.SDE4)
 		t.Rows = append(t.Rows, rows...)
 		if r, ok := sw.ByKind(dynamics.SGD); ok {
-			out[r.N] = ag
+			out[r.NOutliers] = ag
 		}
 	}
 	return t, out
@@ -168,7 +168,7 @@ func EscapeVerdict(sgd []FPTRow, cmp []linreg.FPTSweepResult) string {
 				b.Fit, float64(b.CI[0]), float64(b.CI[1]), map[bool]string{true: "intervals overlap", false: "intervals do NOT overlap"}[overlap(a.CI, b.CI)])
 		}
 		if r, ok := sw.ByKind(dynamics.SGD); ok {
-			eq4 += fmt.Sprintf(" P = %d: %d of %d thresholds;", r.N, ags[r.N].Agree, ags[r.N].Thresholds)
+			eq4 += fmt.Sprintf(" P = %d: %d of %d thresholds;", r.NOutliers, ags[r.NOutliers].Agree, ags[r.NOutliers].Thresholds)
 		}
 	}
 	return fmt.Sprintf(`**Verdict (linear regression).** The fitted SGD slope is within 15 %% of $B/(\eta h^*)+1-P/2$ for %d of %d values of $P$. Per $P$:%s
@@ -178,7 +178,7 @@ Random time change:%s`, within, len(sgd), kinds, eq4, t14)
 
 // NetworkTable compares the network's fitted slope with the theory slope
 // for every estimator of the effective dimension n.
-func NetworkTable(res network.EscapeResult) Table {
+func NetworkTable(res network.FirstPassageResult) Table {
 	t := Table{Caption: fmt.Sprintf("theory slope B/(ηh*)+1−n/2 with h* = λ1 = %.4g, against the fit %.3g [%.3g, %.3g]", res.HStar, res.Fit.LogLog.Slope,
 		float64(res.Fit.LogLog.CI[0]), float64(res.Fit.LogLog.CI[1])), Header: []string{"estimator of n", "n", "theory slope", "inside the fit's 95 % CI"}}
 	for _, e := range res.Estimators {
@@ -190,7 +190,10 @@ func NetworkTable(res network.EscapeResult) Table {
 // NetworkVerdict tells the network outcome: the fitted slope, the implied
 // n and the estimator closest to it (by name), the coefficients of
 // variation of the passage times, and whether θ* was stationary.
-func NetworkVerdict(res network.EscapeResult, n int) string {
+func NetworkVerdict(res network.FirstPassageResult, n int) string {
+	if res.PretrainDiverged || res.Pretrained == nil {
+		return fmt.Sprintf("**Verdict (network). Pre-training DIVERGED** (%s; rule: %s): there is no minimum θ* to restart from, so no first passages. N = %d.", res.Note, res.DivergenceRule, n)
+	}
 	var cvs []string
 	for i, e := range res.Fit.Estimates {
 		cvs = append(cvs, fmt.Sprintf("c = %g: %.2f", e.C, float64(res.FPTCV[i])))
@@ -201,6 +204,9 @@ func NetworkVerdict(res network.EscapeResult, n int) string {
 		stationary = "**θ* is not stationary** (" + res.Pretrained.Note + "): SGD had not settled when it was restarted, so these numbers check the pipeline, not the theory."
 	}
 	flags := ""
+	if res.SlowerThanBudget {
+		flags += " **Slower than the step budget:** " + res.Undetermined + "."
+	}
 	if res.Diverged > 0 {
 		flags += fmt.Sprintf(" **%d continuation runs DIVERGED** (loss non-finite or above %g × the loss of predicting zero); they are counted, not averaged in.", res.Diverged, float64(network.DivergenceFactor))
 	}
@@ -212,7 +218,7 @@ func NetworkVerdict(res network.EscapeResult, n int) string {
 }
 
 // NetworkFigures are the key figures of the network experiment of notebook 04.
-func NetworkFigures(c network.EscapeConfig, net network.EscapeResult) map[string]any {
+func NetworkFigures(c network.FirstPassageConfig, net network.FirstPassageResult) map[string]any {
 	return map[string]any{"L_star": net.LStar, "h_star": net.HStar, "slope_fit": net.Fit.LogLog.Slope, "slope_ci": net.Fit.LogLog.CI, "implied_n": net.ImpliedN,
 		"estimators": net.Estimators, "fpt_cv": net.FPTCV, "diverged": net.Diverged, "pretrain": net.Pretrained, "eta": c.Eta, "B": c.B, "runs": c.Runs, "N": c.Pretrain.Run.Data.N}
 }

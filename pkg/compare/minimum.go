@@ -12,7 +12,7 @@ import (
 func ExactVsGaussNewton(m network.MinimumResult, probes int) Table {
 	t := Table{Caption: "exact Hessian (Lanczos) vs Gauss–Newton (dense)", Header: []string{"i", "exact Hessian", "Gauss–Newton", "difference"}}
 	ex, ms := m.Exact, m.Spectrum
-	if ex == nil {
+	if ex == nil || ms == nil {
 		return t
 	}
 	for i, v := range ex.Top {
@@ -31,6 +31,9 @@ func ExactVsGaussNewton(m network.MinimumResult, probes int) Table {
 // EffectiveDimension tabulates h* and every estimator of n at θ*, and says
 // how far apart the estimators are.
 func EffectiveDimension(m network.MinimumResult, n int) (Table, string) {
+	if m.Diverged || m.Spectrum == nil || m.Pretrained == nil {
+		return Table{Caption: "effective dimension n and h* at θ*"}, fmt.Sprintf("**Pre-training DIVERGED** (%s; rule: %s): there is no minimum θ*, no spectrum.", m.Note, m.DivergenceRule)
+	}
 	ms, pre := m.Spectrum, m.Pretrained
 	e := ms.Estimators
 	t := Table{Caption: "effective dimension n and h* at θ*", Header: []string{"quantity", "value", "formula"}, Rows: [][]string{
@@ -53,6 +56,9 @@ func EffectiveDimension(m network.MinimumResult, n int) (Table, string) {
 
 // MinimumFigures are notebook 05's key figures.
 func MinimumFigures(m network.MinimumResult, n int) map[string]any {
+	if m.Diverged || m.Spectrum == nil || m.Pretrained == nil {
+		return map[string]any{"diverged": true, "divergence_rule": m.DivergenceRule, "note": m.Note, "N": n}
+	}
 	ms, pre := m.Spectrum, m.Pretrained
 	return map[string]any{"h_star": ms.HStar, "estimators": ms.Estimators, "trace": ms.Trace, "L_star": pre.LStar, "pretrain": pre, "route": ms.Route, "N": n, "top": ms.Top[:min(20, len(ms.Top))]}
 }

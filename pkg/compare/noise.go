@@ -33,25 +33,19 @@ type NoiseRow struct {
 	kind       string
 }
 
-// NoiseOutcome is one panel with its measured curve.
-type NoiseOutcome struct {
-	Panel network.NoisePanel
-	Curve network.NoiseCurve
-}
-
 // NamedRecord is a recorded paper-scale run with its name.
 type NamedRecord struct {
 	Name   string
 	Record network.NoiseRecord
 }
 
-// NoiseRows returns one row per panel and the table.
-func NoiseRows(outs []NoiseOutcome) ([]NoiseRow, Table) {
+// NoiseRows returns one row per panel, in the result's order, and the table.
+func NoiseRows(res network.NoisePanelsResult) ([]NoiseRow, Table) {
 	t := Table{Caption: "slope of log 𝒩 against log L", Header: []string{"run", "final L / accuracy", "late epochs", "late slope", "95% CI", "early slope",
 		"decoupled/𝒩 (late)", "theory", "in [0.8, 1.2]", "note"}}
 	var rows []NoiseRow
-	for _, o := range outs {
-		p, c := o.Panel, o.Curve
+	for _, o := range res.Panels {
+		p, c := o.NoisePanel, o.Curve
 		if c.Diverged || len(c.Points) == 0 {
 			r := NoiseRow{Panel: p.Name, Arch: c.Arch, Params: c.Params, Loss: p.Config.Run.Train.Loss, Epochs: p.Config.Epochs,
 				Diverged: true, DivergedAt: c.DivergedAt, kind: p.Config.Run.Arch.Kind}

@@ -53,7 +53,7 @@ func Stationary(sw linreg.StationarySweepResult) (StationaryFigures, Table, stri
 		if len(etas) == 0 || etas[len(etas)-1] != p.Eta {
 			etas = append(etas, p.Eta)
 		}
-		w := StationaryRow{P: r.N, B: p.B, Eta: p.Eta, HStar: r.HMean, Theory: r.PhiMean, Diverged: r.Diverged}
+		w := StationaryRow{P: r.NOutliers, B: p.B, Eta: p.Eta, HStar: r.HMean, Theory: r.PhiMean, Diverged: r.Diverged}
 		if !r.Diverged {
 			sum.Configurations++
 			w.Fit, w.CI, w.Hist = r.Fit.MLE, r.Fit.MLECI, r.Fit.Hist

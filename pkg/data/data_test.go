@@ -441,3 +441,17 @@ func TestReadChecksums(t *testing.T) {
 		t.Error("malformed line accepted")
 	}
 }
+
+// TrainImages gives the sizes of the standard training splits (the real
+// files are counted by TestRealMNIST and friends when present).
+func TestTrainImages(t *testing.T) {
+	for _, c := range []struct {
+		set  string
+		n    int
+		okay bool
+	}{{MNIST, 60000, true}, {Fashion, 60000, true}, {CIFAR10, 50000, true}, {LinReg, 0, false}, {"imagenet", 0, false}, {"", 0, false}} {
+		if n, ok := TrainImages(c.set); n != c.n || ok != c.okay {
+			t.Errorf("%q: %d %v, want %d %v", c.set, n, ok, c.n, c.okay)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"gonum.org/v1/gonum/mat"
 )
@@ -142,4 +143,27 @@ func (p *LinRegProblem) MeanEigenvalue() float64 {
 		s += v
 	}
 	return s / float64(len(p.Eigenvalues))
+}
+
+// Declare declares the regression data's parameters (pkg/param): -P, -N,
+// -seed (the data come from it; the dynamics from seed+1), -xstd, -labels, -noise.
+func (c *LinRegConfig) Declare(s *param.Set) {
+	s.Int(&c.P, "P", "number of parameters P (every Hessian eigenvalue is an outlier: n = P)", param.Min(1))
+	s.Int(&c.N, "N", "number of samples N (> P)", param.Min(2))
+	s.Uint64(&c.Seed, "seed", "master seed: the data from seed, the dynamics from seed+1, the bootstrap from seed+2")
+	s.Float(&c.XStd, "xstd", "standard deviation of the inputs x (h* ≈ xstd²)", param.Min(1e-100), param.Max(1e100))
+	param.Choice(s, &c.Labels, "labels", "label model: gaussian (i.i.d. N(0,1), the paper's) or teacher (θ_tᵀx + noise)", []string{LabelsGaussian, LabelsTeacher})
+	s.Float(&c.Noise, "noise", "label-noise standard deviation of -labels teacher", param.NonNegative)
+}
+
+// CheckNoisy refuses problems whose minimum has L(θ*) = 0 (N ≤ P, noiseless
+// teacher labels): SGD then has no noise and nothing can be measured.
+func (c LinRegConfig) CheckNoisy() error {
+	switch {
+	case c.N <= c.P:
+		return fmt.Errorf("N = %d must be larger than P = %d: with N ≤ P the model fits every label exactly, L(θ*) = 0, and SGD has no noise", c.N, c.P)
+	case c.Labels == LabelsTeacher && c.Noise == 0:
+		return fmt.Errorf("labels = teacher needs noise > 0: noiseless teacher labels give L(θ*) = 0 and SGD has no noise")
+	}
+	return nil
 }

@@ -49,6 +49,20 @@ var specs = map[string][]fileSpec{
 
 func init() { specs[Fashion] = specs[MNIST] }
 
+// TrainImages returns the number of training images of a file-backed data
+// set (60 000 for MNIST and Fashion-MNIST, 50 000 for CIFAR-10), and false
+// for a name that is not one of Names: the largest N an experiment can ask
+// for, checked before anything is loaded.
+func TrainImages(set string) (int, bool) {
+	n, ok := 0, false
+	for _, f := range specs[set] {
+		if f.split == "train" && f.kind != "idx-labels" {
+			n, ok = n+f.records, true
+		}
+	}
+	return n, ok
+}
+
 // locate returns the path of a data file, accepting a gzip-compressed copy
 // (name + ".gz") when the plain file is absent.
 func locate(dir, set, name string) (string, error) {

@@ -129,10 +129,10 @@ func Fixture(name string) (Config, error) {
 
 // Validate checks the settings that do not need the files; the rest (B ≤
 // N, Lanczos ≤ P, the shapes) is checked when the files are read. Every
-// error is an *InputError.
+// error is an input error (run.IsBadInput).
 func (c Config) Validate() error {
 	bad := func(format string, args ...any) error {
-		return &InputError{fmt.Errorf("diagnose: "+format, args...)}
+		return run.BadInput(fmt.Errorf("diagnose: "+format, args...))
 	}
 	switch {
 	case c.Model == "":
@@ -174,24 +174,13 @@ func (c Config) curvature() string {
 	return CurvatureGN
 }
 
-// InputError is an error caused by the user's files or settings (a file
-// that is not ONNX, an unsupported operator, shapes that do not match,
-// non-finite data, a model too large for the memory, a network without
-// trainable weights, an invalid setting), as opposed to a failure of the
-// computation; the command line exits with status 2 on it.
-type InputError struct{ Err error }
-
-func (e *InputError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *InputError) Unwrap() error { return e.Err }
-
+// inputErr marks err as an input error (run.BadInput: a file that is not
+// ONNX, an unsupported operator, shapes that do not match, non-finite data,
+// a model too large for the memory, a network without trainable weights),
+// with the "diagnose: " prefix; the command line exits with status 2 on it.
 func inputErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := err.(*InputError); ok {
+	if err == nil || run.IsBadInput(err) {
 		return err
 	}
-	return &InputError{fmt.Errorf("diagnose: %w", err)}
+	return run.BadInput(fmt.Errorf("diagnose: %w", err))
 }

@@ -201,8 +201,8 @@ func filePart(p string) string {
 
 // Diagnose measures the network of cfg.Model at its weights on cfg.Data
 // and cfg.Targets (see Result), cached by the configuration and the
-// contents of the files. Errors caused by the files or settings are
-// *InputError, one line each.
+// contents of the files. Errors caused by the files or settings are input
+// errors (run.IsBadInput), one line each.
 func Diagnose(ctx context.Context, env run.Env, cfg Config) (run.Result[Result], error) {
 	if err := cfg.Validate(); err != nil {
 		return run.Result[Result]{}, err
@@ -218,15 +218,18 @@ func Diagnose(ctx context.Context, env run.Env, cfg Config) (run.Result[Result],
 	}{{cfg.Model, &k.ModelSHA256, "model"}, {filePart(cfg.Data), &k.InputsSHA256, "inputs"}, {filePart(cfg.Targets), &k.TargetsSHA256, "targets"}} {
 		h, err := data.FileSHA256(f.path)
 		if err != nil {
-			return run.Result[Result]{}, &InputError{fmt.Errorf("diagnose: cannot read the %s file %s: %v", f.what, f.path, oneLine(err))}
+			return run.Result[Result]{}, run.BadInput(fmt.Errorf("diagnose: cannot read the %s file %s: %v", f.what, f.path, oneLine(err)))
 		}
 		*f.dst = h
 	}
-	spec := env.Spec("diagnose", Version, k, cfg.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (Result, error) {
+	return run.Checked(ctx, env, "", "diagnose", Version, k, cfg.Seed, func(ctx context.Context, env run.Env) (Result, error) {
 		return diagnose(ctx, env, cfg, k)
 	})
 }
+
+// Validate lets the key go through run.Checked (the configuration was
+// validated before the files were hashed).
+func (k keyed) Validate() error { return k.Config.Validate() }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 

@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"context"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -50,7 +49,7 @@ func small(t *testing.T, dir string, k, n int) Config {
 	return c
 }
 
-// Bad files and settings: each an *InputError of one line that says what
+// Bad files and settings: each an input error (run.IsBadInput) of one line that says what
 // is wrong (the command line exits with status 2 on them).
 func TestBadInput(t *testing.T) {
 	env := testEnv(t)
@@ -132,12 +131,11 @@ func TestBadInput(t *testing.T) {
 		cfg := base
 		c.edit(&cfg)
 		_, err := Diagnose(context.Background(), env, cfg)
-		var ie *InputError
 		switch {
 		case err == nil:
 			t.Errorf("%s: no error", c.name)
-		case !errors.As(err, &ie):
-			t.Errorf("%s: %v is not an InputError", c.name, err)
+		case !run.IsBadInput(err):
+			t.Errorf("%s: %v is not an input error", c.name, err)
 		case !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n"):
 			t.Errorf("%s: error %q, want one line containing %q", c.name, err, c.want)
 		}

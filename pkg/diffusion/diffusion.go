@@ -91,45 +91,55 @@ func (p ExitProblem) MeanExitTime(x0 float64) (float64, error) {
 	if hi-lo > 690 {
 		return math.Inf(1), ErrOverflow
 	}
-	// Scaled scale function S̃ = S·e^{−hi} and speed density m̃ = m·e^{hi}.
-	S := make([]float64, n)
+	// Scaled scale density s̃ = e^{Φ−hi} and speed density m̃ = m·e^{hi}. The
+	// scale function is accumulated from each end, SL = S − S(a) from the
+	// left and SR = S(b) − S from the right: a difference S(b) − S(y) of
+	// sums taken from the left loses every digit when the scale density
+	// beyond y is below the rounding of S(y) (a low right-hand basin), and
+	// the exit time then came out as 0.
+	sd := make([]float64, n)
 	m := make([]float64, n)
 	for i := range p.X {
 		m[i] = math.Exp(hi-phi[i]) / p.D[i]
-		if i > 0 {
-			h := p.X[i] - p.X[i-1]
-			S[i] = S[i-1] + 0.5*h*(math.Exp(phi[i-1]-hi)+math.Exp(phi[i]-hi))
-		}
+		sd[i] = math.Exp(phi[i] - hi)
 	}
-	// Interpolate S at x0 (linear in the grid cell; the cell is split so the
-	// integrals below are exact trapezoids on [a, x0] and [x0, b]).
+	SL := make([]float64, n)
+	SR := make([]float64, n)
+	for i := 1; i < n; i++ {
+		SL[i] = SL[i-1] + 0.5*(p.X[i]-p.X[i-1])*(sd[i-1]+sd[i])
+		j := n - 1 - i
+		SR[j] = SR[j+1] + 0.5*(p.X[j+1]-p.X[j])*(sd[j]+sd[j+1])
+	}
+	// The cell [X[k-1], X[k]] holding x0 is split at x0 (linear Φ and D in
+	// the cell), so the integrals below are exact trapezoids on [a, x0] and
+	// [x0, b].
 	k := 1
 	for k < n-1 && p.X[k] < x0 {
 		k++
 	}
-	// x0 lies in [X[k-1], X[k]].
 	w := (x0 - p.X[k-1]) / (p.X[k] - p.X[k-1])
 	phi0 := phi[k-1] + w*(phi[k]-phi[k-1])
 	d0 := p.D[k-1] + w*(p.D[k]-p.D[k-1])
-	m0 := math.Exp(hi-phi0) / d0
-	S0 := S[k-1] + 0.5*(x0-p.X[k-1])*(math.Exp(phi[k-1]-hi)+math.Exp(phi0-hi))
-	Sa, Sb := S[0], S[n-1]
+	m0, sd0 := math.Exp(hi-phi0)/d0, math.Exp(phi0-hi)
+	SL0 := SL[k-1] + 0.5*(x0-p.X[k-1])*(sd[k-1]+sd0) // S(x0) − S(a)
+	SR0 := SR[k] + 0.5*(p.X[k]-x0)*(sd0+sd[k])       // S(b) − S(x0)
 	// Left integral ∫_a^{x0} (S(y) − S(a)) m(y) dy.
 	left := 0.0
 	for i := 1; i < k; i++ {
-		h := p.X[i] - p.X[i-1]
-		left += 0.5 * h * ((S[i-1]-Sa)*m[i-1] + (S[i]-Sa)*m[i])
+		left += 0.5 * (p.X[i] - p.X[i-1]) * (SL[i-1]*m[i-1] + SL[i]*m[i])
 	}
-	left += 0.5 * (x0 - p.X[k-1]) * ((S[k-1]-Sa)*m[k-1] + (S0-Sa)*m0)
+	left += 0.5 * (x0 - p.X[k-1]) * (SL[k-1]*m[k-1] + SL0*m0)
 	// Right integral ∫_{x0}^b (S(b) − S(y)) m(y) dy.
-	right := 0.5 * (p.X[k] - x0) * ((Sb-S0)*m0 + (Sb-S[k])*m[k])
+	right := 0.5 * (p.X[k] - x0) * (SR0*m0 + SR[k]*m[k])
 	for i := k + 1; i < n; i++ {
-		h := p.X[i] - p.X[i-1]
-		right += 0.5 * h * ((Sb-S[i-1])*m[i-1] + (Sb-S[i])*m[i])
+		right += 0.5 * (p.X[i] - p.X[i-1]) * (SR[i-1]*m[i-1] + SR[i]*m[i])
 	}
-	t := ((S0-Sa)*right + (Sb-S0)*left) / (Sb - Sa)
+	t := (SL0*right + SR0*left) / (SL0 + SR0)
 	if math.IsNaN(t) || math.IsInf(t, 0) {
 		return math.Inf(1), ErrOverflow
+	}
+	if !(t > 0) {
+		return 0, fmt.Errorf("diffusion: the mean exit time underflowed to %v (the scale function's increments are below float64's range)", t)
 	}
 	return t, nil
 }

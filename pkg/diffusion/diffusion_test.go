@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 )
 
 func grid(a, b float64, n int, drift, d func(float64) float64) ExitProblem {
@@ -33,6 +35,10 @@ func TestMeanExitTimeClosedForms(t *testing.T) {
 		{"drift towards b", 1.5, 0.2, 0, 3, 0.5, lin(1.5, 0.2, 0, 3, 0.5), 1e-5, 20001},
 		{"against a barrier", -2, 0.25, 0, 2, 1.7, lin(-2, 0.25, 0, 2, 1.7), 1e-4, 20001},
 		{"strong barrier", -3, 0.1, 0, 2, 1.9, lin(-3, 0.1, 0, 2, 1.9), 1e-3, 40001},
+		// Φ falls by 40 from a to x0 and 40 more to b: S(b) − S(y) for y > x0
+		// is 10⁻¹⁷ of S(x0) − S(a); as a difference of sums from the left it
+		// was 0, and so was T.
+		{"steep fall towards b", 40, 1, -1, 1, 0, lin(40, 1, -1, 1, 0), 1e-4, 20001},
 	} {
 		p := grid(tc.a, tc.b, tc.gridPoints, func(float64) float64 { return tc.mu }, func(float64) float64 { return tc.D })
 		got, err := p.MeanExitTime(tc.x)
@@ -142,7 +148,7 @@ func TestCGFRootApproachesGaussianTruncation(t *testing.T) {
 	for i := range base {
 		base[i] = rng.ExpFloat64() - 1 // skewed, so the truncation is not exact
 	}
-	m0, _ := MeanVar(base)
+	m0, _ := estimate.MeanVar(base)
 	prev := math.Inf(1)
 	for _, eps := range []float64{0.1, 0.01, 0.001} {
 		g := make([]float64, len(base))
@@ -156,7 +162,7 @@ func TestCGFRootApproachesGaussianTruncation(t *testing.T) {
 		if math.Abs(CGF(g, s)) > 1e-13 {
 			t.Errorf("K(root) = %v", CGF(g, s))
 		}
-		m, v := MeanVar(g)
+		m, v := estimate.MeanVar(g)
 		rel := math.Abs(s/GaussianRoot(m, v) - 1)
 		if rel > 3*eps || rel >= prev {
 			t.Errorf("eps=%v: |s/s_gauss − 1| = %v (previous %v)", eps, rel, prev)

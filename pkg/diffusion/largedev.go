@@ -3,6 +3,8 @@ package diffusion
 import (
 	"fmt"
 	"math"
+
+	"github.com/sgdescape/sgdescape/pkg/estimate"
 )
 
 // CGF returns K(s) = log (1/N) Σ_μ exp(−s g_μ), the cumulant generating
@@ -37,18 +39,6 @@ func CGF(g []float64, s float64) float64 {
 	return top + math.Log(sum/n)
 }
 
-// MeanVar returns the mean and the (population, 1/N) variance of g.
-func MeanVar(g []float64) (mean, variance float64) {
-	for _, v := range g {
-		mean += v
-	}
-	mean /= float64(len(g))
-	for _, v := range g {
-		variance += (v - mean) * (v - mean)
-	}
-	return mean, variance / float64(len(g))
-}
-
 // GaussianRoot is the non-trivial root of the second-order truncation
 // K(s) ≈ −s·mean + s²·var/2 = 0, namely s = 2·mean/var: the slope of the
 // quasi-potential of a diffusion whose noise has the exact per-sample
@@ -66,7 +56,7 @@ func CGFRoot(g []float64) (float64, error) {
 	if len(g) == 0 {
 		return 0, fmt.Errorf("diffusion: no per-sample gradients")
 	}
-	mean, variance := MeanVar(g)
+	mean, variance := estimate.MeanVar(g)
 	if mean == 0 {
 		return 0, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgdescape/sgdescape/pkg/minibatch"
+	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
@@ -130,6 +131,30 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	if opt.MaxSteps < 1 {
 		return Summary{}, fmt.Errorf("dynamics: max steps must be ≥ 1, got %d", opt.MaxSteps)
 	}
+	e, err := NewEnsemble(q, cfg, opt.Init, 0)
+	if err != nil {
+		return Summary{}, err
+	}
+	return Simulate(ctx, e, Schedule{Runs: opt.Runs, Seed: opt.Seed, MaxSteps: opt.MaxSteps, Every: 1, Workers: opt.Workers, Progress: opt.Progress},
+		func(_ int, _ int64, w Walker, _, _ float64, _ bool) bool { return obs.Observe(w.(*State)) })
+}
+
+// NewEnsemble returns the ensemble that Run simulates — cfg's dynamics on
+// q, each run starting at the minimum (or where init puts its z) and
+// diverging when its loss reaches divergeAt·L(θ*) (0: DivergenceFactor) —
+// for callers that drive Simulate themselves: several problems in one
+// ensemble, their own observation schedule, a higher divergence threshold
+// for heavy tails (pkg/ncrit). Its walkers are *State.
+func NewEnsemble(q *Quadratic, cfg Config, init func(run int, z []float64), divergeAt float64) (Ensemble, error) {
+	if err := cfg.Validate(q); err != nil {
+		return nil, err
+	}
+	if divergeAt == 0 {
+		divergeAt = DivergenceFactor
+	}
+	if !(divergeAt > 1) || math.IsInf(divergeAt, 0) {
+		return nil, fmt.Errorf("dynamics: the divergence threshold must be a finite factor > 1 of L(θ*), got %v", divergeAt)
+	}
 	if cfg.DT == 0 {
 		cfg.DT = cfg.Eta
 	}
@@ -138,20 +163,19 @@ func Run(ctx context.Context, q *Quadratic, cfg Config, opt Options, obs Observe
 	}
 	step, err := stepper(q, cfg)
 	if err != nil {
-		return Summary{}, err
+		return nil, err
 	}
-	e := &quadEnsemble{q: q, cfg: cfg, step: step, init: opt.Init}
-	return Simulate(ctx, e, Schedule{Runs: opt.Runs, Seed: opt.Seed, MaxSteps: opt.MaxSteps, Every: 1, Workers: opt.Workers, Progress: opt.Progress},
-		func(_ int, _ int64, w Walker, _, _ float64, _ bool) bool { return obs.Observe(w.(*State)) })
+	return &quadEnsemble{q: q, cfg: cfg, step: step, init: init, limit: divergeAt * q.LStar}, nil
 }
 
 // quadEnsemble is the Ensemble of a dynamics on a quadratic: its walkers are
 // the runs' States.
 type quadEnsemble struct {
-	q    *Quadratic
-	cfg  Config
-	step func(*State)
-	init func(run int, z []float64)
+	q     *Quadratic
+	cfg   Config
+	step  func(*State)
+	init  func(run int, z []float64)
+	limit float64 // a loss at or above limit has diverged
 }
 
 func (e *quadEnsemble) Walker(r int, seed uint64) (Walker, error) {
@@ -159,7 +183,7 @@ func (e *quadEnsemble) Walker(r int, seed uint64) (Walker, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.step, s.limit = e.step, DivergenceFactor*e.q.LStar
+	s.step, s.limit = e.step, e.limit
 	if e.init != nil {
 		e.init(r, s.Z)
 		s.Loss = e.q.Loss(s.Z)
@@ -333,4 +357,14 @@ func GLDDiffusion(q *Quadratic, cfg Config) float64 {
 		return math.NaN()
 	}
 	return d
+}
+
+// Declare declares the dynamics' parameters (pkg/param): -dynamics, -eta,
+// -B, -dt and, for GLD, -gld-hstar.
+func (c *Config) Declare(s *param.Set) {
+	param.Choice(s, &c.Kind, "dynamics", "dynamics: sgd (Eq. 2), sde4 (Eq. 4), sde12 (Eq. 12), sde14 (Eq. 14) or gld (Eq. 5)", Kinds)
+	s.Float(&c.Eta, "eta", "learning rate η", param.Positive)
+	s.Int(&c.B, "B", "mini-batch size B (1 ≤ B < N)", param.Min(1))
+	s.Float(&c.DT, "dt", "Euler–Maruyama step of the SDEs", param.Positive, param.Auto("η"))
+	s.Float(&c.HStar, "gld-hstar", "h* of GLD's matched diffusion D = ηL*h*/B", param.Positive, param.Auto("the mean Hessian eigenvalue"))
 }

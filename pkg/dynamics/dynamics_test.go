@@ -330,6 +330,34 @@ func TestDivergenceIsDetected(t *testing.T) {
 	}
 }
 
+// NewEnsemble's divergence threshold is where its runs stop: an unstable
+// run is stopped at its first loss ≥ divergeAt·L(θ*), whatever the factor.
+func TestNewEnsembleDivergenceThreshold(t *testing.T) {
+	_, q := problem(t, 100, 2, 9)
+	cfg := Config{Kind: SGD, Eta: 5 / q.Lambda[0], B: 1}
+	for _, factor := range []float64{10, 1e12, 1e150} {
+		e, err := NewEnsemble(q, cfg, func(_ int, z []float64) { z[0] = 0.1 }, factor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last []float64 // the loss before the divergence and at it
+		sum, err := Simulate(context.Background(), e, Schedule{Runs: 1, Seed: 1, MaxSteps: 100000},
+			func(_ int, _ int64, _ Walker, _, l float64, div bool) bool {
+				last = append(last, l)
+				return false
+			})
+		n := len(last)
+		if err != nil || sum.Diverged != 1 || n < 2 || !(last[n-1] >= factor*q.LStar) || !(last[n-2] < factor*q.LStar) {
+			t.Errorf("factor %g: %+v %v, last losses %v (L* = %v)", factor, sum, err, last[max(0, n-2):], q.LStar)
+		}
+	}
+	for _, bad := range []float64{1, -2, math.Inf(1), math.NaN()} {
+		if _, err := NewEnsemble(q, cfg, nil, bad); err == nil {
+			t.Errorf("divergence factor %v accepted", bad)
+		}
+	}
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	_, q := problem(t, 10, 1, 1)
 	obs := observerFunc(func(*State) bool { return true })

@@ -20,6 +20,21 @@ type Walker interface {
 	Observe() (t, loss float64)
 }
 
+// Advancer is a Walker that takes many steps in one call and stops by
+// itself at an absorbing state (a run leaving the escape interval of
+// pkg/barrier). Simulate hands it whole stretches between observations
+// instead of one step at a time, so that its hot loop stays one tight loop.
+type Advancer interface {
+	Walker
+	// Advance takes up to n ≥ 1 steps and returns how many it took, and
+	// whether it stopped early because the run was absorbed or diverged.
+	Advance(n int64) (steps int64, absorbed, diverged bool)
+}
+
+// advanceChunk bounds the steps of one Advance call, so that a cancelled
+// context stops an Advancer within milliseconds.
+const advanceChunk = 1 << 16
+
 // Ensemble makes the R independent runs of a simulation: the quadratic
 // dynamics of this package (SGD, Eq. 4, 12, 14, GLD) and the network
 // continuation of pkg/network are two. Run r must draw all its randomness
@@ -70,34 +85,79 @@ func Simulate(ctx context.Context, e Ensemble, s Schedule, visit Visitor) (Summa
 				return err
 			}
 			t, l := w.Observe()
-			stop := visit(r, 0, w, t, l, false)
-			var n int64
-			next := min(every, s.MaxSteps) // the next observation
-			defer func() { total.Add(n & 0x3ff) }()
-			for !stop && n < s.MaxSteps {
-				n++
-				obs := n == next
-				t, l, div := w.Step(obs)
-				if obs {
-					next = min(next+every, s.MaxSteps)
-					if div {
-						visit(r, n, w, t, l, true)
-						diverged.Add(1)
-						return nil
-					}
-					stop = visit(r, n, w, t, l, false)
-				}
-				if n&0x3ff == 0 {
-					total.Add(0x400)
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
+			if visit(r, 0, w, t, l, false) {
+				return nil
 			}
-			return nil
+			var div bool
+			if a, ok := w.(Advancer); ok {
+				div, err = advance(ctx, a, r, s.MaxSteps, every, visit, &total)
+			} else {
+				div, err = step(ctx, w, r, s.MaxSteps, every, visit, &total)
+			}
+			if div {
+				diverged.Add(1)
+			}
+			return err
 		})
 	if err != nil {
 		return Summary{}, err
 	}
 	return Summary{Runs: s.Runs, Diverged: int(diverged.Load()), TotalSteps: total.Load()}, nil
+}
+
+// step drives a plain Walker one step at a time, observing every every
+// steps and after the last, and counts its steps into total; it returns
+// whether the run diverged.
+func step(ctx context.Context, w Walker, r int, maxSteps, every int64, visit Visitor, total *atomic.Int64) (bool, error) {
+	var n int64
+	defer func() { total.Add(n & 0x3ff) }()
+	next := min(every, maxSteps) // the next observation
+	for stop := false; !stop && n < maxSteps; {
+		n++
+		obs := n == next
+		t, l, div := w.Step(obs)
+		if obs {
+			next = min(next+every, maxSteps)
+			if div {
+				visit(r, n, w, t, l, true)
+				return true, nil
+			}
+			stop = visit(r, n, w, t, l, false)
+		}
+		if n&0x3ff == 0 {
+			total.Add(0x400)
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// advance drives an Advancer in stretches up to the next observation (at
+// most advanceChunk steps each); an absorbed run is shown to the visitor
+// and stopped.
+func advance(ctx context.Context, a Advancer, r int, maxSteps, every int64, visit Visitor, total *atomic.Int64) (bool, error) {
+	var n int64
+	next := min(every, maxSteps)
+	for stop := false; !stop && n < maxSteps; {
+		k, absorbed, div := a.Advance(min(next-n, advanceChunk))
+		n += k
+		total.Add(k)
+		if div || absorbed || n == next {
+			t, l := a.Observe()
+			if div {
+				visit(r, n, a, t, l, true)
+				return true, nil
+			}
+			stop = visit(r, n, a, t, l, false) || absorbed
+			if n == next {
+				next = min(next+every, maxSteps)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }

@@ -215,6 +215,16 @@ type PhiFit struct {
 	LogLikPerSample float64 `json:"loglik_powerlaw_minus_gibbs"`
 }
 
+// UndefinedPhiFit is the fit of a run that has no stationary distribution
+// (it diverged): every estimate NaN, written as null, never 0 [0, 0].
+func UndefinedPhiFit(a float64) PhiFit {
+	nan := math.NaN()
+	return PhiFit{A: a, MLE: nan, MLECI: NewNaNInterval(), Hist: nan, HistCI: NewNaNInterval(), TauInt: nan, GibbsT: nan, LogLikPerSample: nan}
+}
+
+// NewNaNInterval is an interval whose ends are unknown (null in JSON).
+func NewNaNInterval() run.Interval { return run.NewInterval(math.NaN(), math.NaN()) }
+
 // FitPhi fits φ to chains of samples ℓ = L/L* (one slice per independent
 // chain, in time order) by maximum likelihood and by the histogram method,
 // with 95 % intervals from a moving-block bootstrap (blocks of about 2·τ_int

@@ -2,12 +2,14 @@ package linreg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
 
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
-	"github.com/sgdescape/sgdescape/pkg/escape"
+	"github.com/sgdescape/sgdescape/pkg/estimate"
+	"github.com/sgdescape/sgdescape/pkg/passage"
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
@@ -50,8 +52,17 @@ func (c FPTConfig) Validate() error {
 		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
 	case c.FitCMin < 0:
 		return fmt.Errorf("fit-cmin must be ≥ 0 (0 = automatic), got %v", c.FitCMin)
+	case c.Runs < passage.MinRuns:
+		return fmt.Errorf("runs = %d: a threshold's mean first-passage time counts as reliable only with %d passages or more; use runs ≥ %d", c.Runs, passage.MinRuns, passage.MinRuns)
 	}
-	return escape.ValidateThresholds(c.C)
+	if err := checkRun(c.Problem, c.B); err != nil {
+		return err
+	}
+	cs := c.thresholds()
+	if err := passage.CheckSlopeGrid(cs, c.FitCMin); err != nil {
+		return err
+	}
+	return estimate.CheckBoot(c.Boot, float64(c.Runs)*float64(len(cs)), estimate.BootWorkFPT, "runs × thresholds")
 }
 
 // FPTResult is the outcome of FPT.
@@ -60,25 +71,30 @@ type FPTResult struct {
 	Eta      float64       `json:"eta"`
 	B        int           `json:"B"`
 	Spectrum
-	Fit        escape.Result `json:"fit"`
-	ModeRatio  float64       `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
-	FitCMin    float64       `json:"fit_cmin"`         // the threshold from which the slope is fitted
-	SlopeMean  float64       `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
-	SlopeMax   float64       `json:"slope_theory_max"` // with h* = λ_max
-	GLDD       float64       `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
-	ArrSlope   float64       `json:"arrhenius_loglin_slope"`
-	FitNote    string        `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
-	Censored   []int         `json:"censored"`
-	Diverged   int           `json:"diverged"`
-	TotalSteps int64         `json:"total_steps"`
-	TimeUnit   string        `json:"time_unit"`
+	Fit       passage.Result `json:"fit"`
+	ModeRatio float64        `json:"mode_ratio"`       // mode of L/L* in the stationary law, φ/(φ−n/2+1)
+	FitCMin   float64        `json:"fit_cmin"`         // the threshold from which the slope is fitted
+	SlopeMean float64        `json:"slope_theory"`     // B/(ηh*) + 1 − n/2 with h* = mean eigenvalue
+	SlopeMax  float64        `json:"slope_theory_max"` // with h* = λ_max
+	GLDD      float64        `json:"gld_D"`            // D = ηL*h*/B (used by GLD)
+	ArrSlope  float64        `json:"arrhenius_loglin_slope"`
+	FitNote   string         `json:"fit_note,omitempty"` // set when the automatic fit range had to be widened
+	// Undetermined says why the slope is undefined (null) when too many runs
+	// are censored: the point is "slower than" the step budget, not a failure.
+	Undetermined string `json:"undetermined,omitempty"`
+	// SlowerThanBudget flags such a point in tables and validity maps.
+	SlowerThanBudget bool   `json:"slower_than_budget"`
+	Censored         []int  `json:"censored"`
+	Diverged         int    `json:"diverged"`
+	TotalSteps       int64  `json:"total_steps"`
+	TimeUnit         string `json:"time_unit"`
 	// Warnings name degenerate first-passage estimates (passages at the
-	// time resolution, zero spread; escape.Tracker.Degeneracies).
+	// time resolution, zero spread; passage.Tracker.Degeneracies).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
 type fptObserver struct {
-	tr *escape.Tracker
+	tr *passage.Tracker
 	mu sync.Mutex
 }
 
@@ -103,11 +119,8 @@ func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], 
 	if c.Kind == "" {
 		c.Kind = dynamics.SGD
 	}
-	if err := c.Validate(); err != nil {
-		return run.Result[FPTResult]{}, err
-	}
-	spec := env.Native(Engine).Spec("linreg/fpt", FPTVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (FPTResult, error) {
+	c.C = c.thresholds()
+	return run.Checked(ctx, env, Engine, "linreg/fpt", FPTVersion, c, c.Seed, func(ctx context.Context, env run.Env) (FPTResult, error) {
 		return fpt(ctx, c, env.Progress)
 	})
 }
@@ -125,7 +138,7 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	dcfg := c.Config
 	res.GLDD = dynamics.GLDDiffusion(q, dcfg)
 	res.ArrSlope = q.LStar / res.GLDD
-	tr, err := escape.NewTracker(c.Runs, c.C, q.LStar)
+	tr, err := passage.NewTracker(c.Runs, c.C, q.LStar)
 	if err != nil {
 		return res, err
 	}
@@ -170,6 +183,13 @@ func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, er
 	}
 	for _, e := range res.Fit.Estimates {
 		res.Censored = append(res.Censored, e.Censored)
+	}
+	if errors.Is(err, passage.ErrTooFewReliable) {
+		// Censored is data: the runs did not pass enough thresholds within
+		// MaxSteps. The estimates (with their restricted means, lower bounds
+		// of the mean passage time) are the result; the slope is undefined.
+		res.Undetermined = fmt.Sprintf("slower than the step budget: fewer than two thresholds were passed by most of the %d runs within maxsteps = %d steps; the mean first-passage times exceed the restricted means shown and the slope is undefined (raise maxsteps)", c.Runs, c.MaxSteps)
+		res.SlowerThanBudget, err = true, nil
 	}
 	if err != nil {
 		return res, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
+	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
@@ -40,15 +41,15 @@ func build(p Problem) (*data.LinRegProblem, *dynamics.Quadratic, error) {
 
 // Spectrum summarises the Hessian of the problem.
 type Spectrum struct {
-	HMean float64 `json:"h_mean"` // Tr H / P: the paper's h* for linear regression
-	HMax  float64 `json:"h_max"`  // λ_max
-	HMin  float64 `json:"h_min"`
-	LStar float64 `json:"L_star"`
-	N     int     `json:"n"` // effective dimension: P (every eigenvalue is an outlier)
+	HMean     float64 `json:"h_mean"` // Tr H / P: the paper's h* for linear regression
+	HMax      float64 `json:"h_max"`  // λ_max
+	HMin      float64 `json:"h_min"`
+	LStar     float64 `json:"L_star"`
+	NOutliers int     `json:"n"` // the effective dimension n: P (every eigenvalue is an outlier)
 }
 
 func spectrum(q *dynamics.Quadratic) Spectrum {
-	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, N: q.P}
+	return Spectrum{HMean: q.MeanEigenvalue(), HMax: q.Lambda[0], HMin: q.Lambda[q.P-1], LStar: q.LStar, NOutliers: q.P}
 }
 
 // phiTheory returns 1 + B/(ηh) for a given h.
@@ -74,12 +75,36 @@ type StationarySweepConfig struct {
 	Base StationaryConfig `json:"base"`
 	Etas []float64        `json:"etas"`
 	Bs   []int            `json:"Bs"`
+	// CheckEta is the small η of the implementation check against the
+	// exact density of Eq. 4 (CheckConfig); it is not part of the grid.
+	CheckEta float64 `json:"check_eta,omitempty"`
+}
+
+// Declare declares the grid's parameters (pkg/param): the base
+// experiment's, except η and B, which the grid sets.
+func (c *StationarySweepConfig) Declare(s *param.Set) {
+	s.Except(&c.Base, "eta", "B")
+	s.Floats(&c.Etas, "eta-grid", "learning rates η of the grid (Fig. 3a)", param.Positive, param.MaxItems(100))
+	s.Ints(&c.Bs, "B-grid", "batch sizes B of the grid (Fig. 3a)", param.Min(1), param.MaxItems(100))
+	s.Float(&c.CheckEta, "check-eta", "small η of the implementation check against the exact density of Eq. 4 (B = 1)", param.Positive)
+}
+
+// CheckConfig is the implementation check: the base at η = CheckEta, B = 1.
+func (c StationarySweepConfig) CheckConfig() StationaryConfig {
+	s := c.Base
+	s.Eta, s.B = c.CheckEta, 1
+	return s
 }
 
 // Validate checks the grid and every configuration in it.
 func (c StationarySweepConfig) Validate() error {
 	if len(c.Etas) == 0 || len(c.Bs) == 0 {
 		return fmt.Errorf("linreg: the sweep needs at least one η and one B")
+	}
+	if c.CheckEta > 0 {
+		if err := c.CheckConfig().Validate(); err != nil {
+			return fmt.Errorf("the Eq. 4 check at check-eta = %g: %w", c.CheckEta, err)
+		}
 	}
 	for _, eta := range c.Etas {
 		for _, b := range c.Bs {
@@ -103,6 +128,8 @@ type StationaryPoint struct {
 // StationarySweepResult holds the grid η-major (every B of the first η, then the next η).
 type StationarySweepResult struct {
 	Points []StationaryPoint `json:"points"`
+	// Check is the implementation check at η = CheckEta, B = 1 (nil without one).
+	Check *StationaryResult `json:"check,omitempty"`
 }
 
 // At returns the point of the grid nearest to (η, B) in log distance.
@@ -147,6 +174,15 @@ func StationarySweep(ctx context.Context, env run.Env, c StationarySweepConfig) 
 			all = all && r.FromCache
 			out.Points = append(out.Points, StationaryPoint{Eta: eta, B: b, Result: r.Result})
 		}
+	}
+	if c.CheckEta > 0 {
+		env.Progress.Report(total, total, fmt.Sprintf("the Eq. 4 check at η=%g", c.CheckEta))
+		r, err := Stationary(ctx, inner, c.CheckConfig())
+		if err != nil {
+			return run.Result[StationarySweepResult]{}, fmt.Errorf("the Eq. 4 check at η=%g: %w", c.CheckEta, err)
+		}
+		all = all && r.FromCache
+		out.Check = &r.Result
 	}
 	env.Progress.Report(total, total, "done")
 	return run.Compose(env.Native(Engine).Spec("linreg/stationary-sweep", StationaryVersion, c, c.Base.Seed), start, all, out)

@@ -193,3 +193,42 @@ func TestStationarySweep(t *testing.T) {
 		t.Errorf("envelope: %+v", r.Envelope)
 	}
 }
+
+// A diverged stationary run has no estimate: φ and its intervals are NaN
+// (null in JSON, NaN again from the cache) with a reason — never 0 [0, 0].
+func TestDivergedStationaryHasNoEstimate(t *testing.T) {
+	c := PaperStationary(run.Quick)
+	c.Eta, c.N, c.Samples = 3, 2000, 400
+	env := run.Env{Cache: run.Cache{Dir: t.TempDir()}}
+	for pass := 0; pass < 2; pass++ { // computed, then from the cache
+		r, err := Stationary(context.Background(), env, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := r.Result
+		if !res.Diverged || res.Reason == "" || !math.IsNaN(res.Fit.MLE) || !math.IsNaN(float64(res.Fit.MLECI[0])) || !math.IsNaN(res.Fit.Hist) {
+			t.Errorf("pass %d (from cache %v): diverged %v, reason %q, φ %v %v", pass, r.FromCache, res.Diverged, res.Reason, res.Fit.MLE, res.Fit.MLECI)
+		}
+	}
+}
+
+// Censored is data: runs that pass too few thresholds within the step
+// budget give a result flagged "slower than" with the slope undefined, not
+// an error.
+func TestCensoredFPTIsAResult(t *testing.T) {
+	c := PaperFPT(1, run.Quick)
+	c.Runs, c.MaxSteps, c.Boot = 5, 1, 10
+	r, err := FPT(context.Background(), run.Env{}, c)
+	if err != nil {
+		t.Fatalf("a censored point is a result, got %v", err)
+	}
+	res := r.Result
+	if res.Undetermined == "" || !math.IsNaN(res.Fit.LogLog.Slope) || len(res.Fit.Estimates) != len(c.C) {
+		t.Errorf("undetermined %q, slope %v, %d estimates", res.Undetermined, res.Fit.LogLog.Slope, len(res.Fit.Estimates))
+	}
+	for i, n := range res.Censored {
+		if n != c.Runs {
+			t.Errorf("threshold %d: %d censored of %d", i, n, c.Runs)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (c StationaryConfig) MemoryBytes() float64 {
 func (c FPTConfig) MemoryBytes() float64 {
 	q := float64(c.P)
 	state := 8 * (4*q + 2*q*q)
-	return problemBytes(c.Problem, c.Kind) + float64(c.Runs)*(state+8*4*float64(len(c.C)+2))
+	return problemBytes(c.Problem, c.Kind) + float64(c.Runs)*(state+8*4*float64(len(c.thresholds())+2))
 }
 
 // timeResolution is the time between two loss checks of a run: η for SGD,
@@ -48,3 +48,7 @@ func timeResolution(c FPTConfig) float64 {
 	}
 	return c.DT
 }
+
+// MemoryBytes of the grid: its points run one after another, so the largest
+// is what must fit.
+func (c StationarySweepConfig) MemoryBytes() float64 { return c.Base.MemoryBytes() }

@@ -28,9 +28,9 @@ func PaperStationary(scale run.Scale) StationaryConfig {
 }
 
 // PaperStationarySweep is the grid of Fig. 3a: η ∈ {0.01, 0.1, 1} (1 is the
-// paper's largest) against B ∈ {1, 2, 4, 8, 16}.
+// paper's largest) against B ∈ {1, 2, 4, 8, 16}, with the Eq. 4 check at η = 0.01.
 func PaperStationarySweep(scale run.Scale) StationarySweepConfig {
-	return StationarySweepConfig{Base: PaperStationary(scale), Etas: []float64{0.01, 0.1, 1}, Bs: []int{1, 2, 4, 8, 16}}
+	return StationarySweepConfig{Base: PaperStationary(scale), Etas: []float64{0.01, 0.1, 1}, Bs: []int{1, 2, 4, 8, 16}, CheckEta: 0.01}
 }
 
 // PaperThresholds returns the threshold grid c = L_th/L(θ*) used for P
@@ -86,5 +86,13 @@ func (c FPTConfig) WithKind(k dynamics.Kind) FPTConfig {
 		c.C = grid
 		c.MaxSteps = min(c.MaxSteps, 1000000)
 	}
+	return c
+}
+
+// AutoFPT is PaperFPT(1, scale) with the thresholds left to the paper's grid
+// of whatever P is set (the registry's preset of `fpt`, whose P is a parameter).
+func AutoFPT(scale run.Scale) FPTConfig {
+	c := PaperFPT(1, scale)
+	c.C = nil
 	return c
 }

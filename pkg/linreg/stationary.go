@@ -12,7 +12,7 @@ import (
 )
 
 // StationaryVersion is the code version of the stationary experiment (part of the cache key).
-const StationaryVersion = "linreg-stationary/v3"
+const StationaryVersion = "linreg-stationary/v4" // v4: a diverged run has an undefined (null) fit and a reason
 
 // StationaryConfig is one stationary-distribution experiment (Fig. 3a).
 type StationaryConfig struct {
@@ -49,7 +49,10 @@ func (c StationaryConfig) Validate() error {
 	case c.Boot < 0:
 		return fmt.Errorf("boot must be ≥ 0, got %d", c.Boot)
 	}
-	return nil
+	if err := checkRun(c.Problem, c.B); err != nil {
+		return err
+	}
+	return c.checkSampling()
 }
 
 // StationaryResult is the outcome of Stationary.
@@ -60,6 +63,8 @@ type StationaryResult struct {
 	PhiMax   float64         `json:"phi_theory_max"` // with h* = λ_max
 	Burn     int64           `json:"burn"`
 	Diverged bool            `json:"diverged"`
+	// Reason says why the fit is undefined (null) when it is.
+	Reason string `json:"reason,omitempty"`
 	// Ell are the samples L/L* (chain after chain), Z the eigen-coordinate
 	// of each sample when P = 1 (for histograms of θ − θ*).
 	Ell []float64 `json:"ell"`
@@ -107,11 +112,7 @@ func Stationary(ctx context.Context, env run.Env, c StationaryConfig) (run.Resul
 	if c.Kind == "" {
 		c.Kind = dynamics.SGD
 	}
-	if err := c.Validate(); err != nil {
-		return run.Result[StationaryResult]{}, err
-	}
-	spec := env.Native(Engine).Spec("linreg/stationary", StationaryVersion, c, c.Seed)
-	return run.Do(ctx, env.Cache, spec, func(ctx context.Context) (StationaryResult, error) {
+	return run.Checked(ctx, env, Engine, "linreg/stationary", StationaryVersion, c, c.Seed, func(ctx context.Context, env run.Env) (StationaryResult, error) {
 		return stationary(ctx, c, env.Progress)
 	})
 }
@@ -142,6 +143,8 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 	}
 	if sum.Diverged > 0 {
 		res.Diverged = true
+		res.Fit = estimate.UndefinedPhiFit(float64(q.P) / 2)
+		res.Reason = fmt.Sprintf("%d of %d chains diverged (loss non-finite or above %g·L*): SGD at η = %g, B = %d has no stationary distribution here, so φ is undefined (null), not 0", sum.Diverged, c.Chains, dynamics.DivergenceFactor, c.Eta, c.B)
 		return res, nil
 	}
 	for i, ch := range s.ell {

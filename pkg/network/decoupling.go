@@ -31,33 +31,39 @@ type DecouplingConfig struct {
 	Cutoff float64 `json:"cutoff"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration: everything that can be refused
+// before any work.
 func (c DecouplingConfig) Validate() error {
+	if err := c.Run.check("eta", "B"); err != nil {
+		return err
+	}
 	if c.Run.Data.Targets != EvenOdd {
 		return fmt.Errorf("decoupling: the spectra need a single-output network (targets %q)", EvenOdd)
 	}
-	if c.Run.Arch.Kind != "mlp" {
+	if c.Run.Arch.Kind != MLP {
 		return fmt.Errorf("decoupling: the Gram route needs an MLP, got %q", c.Run.Arch.Kind)
 	}
 	if c.Run.Train.Loss != model.MSE {
 		return fmt.Errorf("decoupling: the decoupling approximation is a statement about the mean-square loss")
 	}
 	if len(c.Epochs) == 0 {
-		return fmt.Errorf("decoupling: give at least one epoch")
+		return fmt.Errorf("epochs: give at least one stage")
 	}
 	prev := -1
 	for _, e := range c.Epochs {
 		if e < 0 || e <= prev {
-			return fmt.Errorf("decoupling: epochs must be non-negative and increasing, got %v", c.Epochs)
+			return fmt.Errorf("epochs = %v: the stages must be non-negative and increasing", c.Epochs)
 		}
 		prev = e
 	}
-	if c.TopK < 1 || c.Cutoff <= 0 || c.Cutoff >= 1 {
-		return fmt.Errorf("decoupling: need top_k ≥ 1 and 0 < cutoff < 1")
-	}
-	if c.Run.Data.N > 20000 {
+	switch {
+	case c.TopK < 1:
+		return fmt.Errorf("topk = %d must be ≥ 1", c.TopK)
+	case !(c.Cutoff > 0 && c.Cutoff < 1):
+		return fmt.Errorf("cutoff = %v: eigenvalues below cutoff·λ_max are dropped, so it must lie between 0 and 1", c.Cutoff)
+	case c.Run.Data.N > 20000:
 		n := float64(c.Run.Data.N)
-		return fmt.Errorf("decoupling: N = %d needs a %d×%d dense eigendecomposition (over %.3g GiB); use N ≤ 20000", c.Run.Data.N, c.Run.Data.N, c.Run.Data.N, n*n*8*3/(1<<30))
+		return fmt.Errorf("N = %d needs a %d×%d dense eigendecomposition (over %.3g GiB); use N ≤ 20000", c.Run.Data.N, c.Run.Data.N, c.Run.Data.N, n*n*8*3/(1<<30))
 	}
 	return nil
 }
@@ -79,8 +85,10 @@ type Stage struct {
 // DecouplingResult holds the measurement at every stage, in epoch order.
 type DecouplingResult struct {
 	Stages []Stage `json:"stages"`
-	// Diverged is set when a stage met the divergence rule (RunSpec.Diverged).
-	Diverged bool `json:"diverged"`
+	// Diverged is set when a stage met the divergence rule (RunSpec.Diverged),
+	// which DivergenceRule then states.
+	Diverged       bool   `json:"diverged"`
+	DivergenceRule string `json:"divergence_rule,omitempty"`
 }
 
 // Decoupling trains to every stage and compares the exact and decoupled
@@ -115,15 +123,24 @@ func Decoupling(ctx context.Context, env run.Env, c DecouplingConfig) (run.Resul
 			for _, e := range c.Epochs[i:] {
 				out.Stages = append(out.Stages, Stage{Epoch: e, Loss: math.Inf(1), Diverged: true})
 			}
-			out.Diverged = true
-			return run.Compose(env.Spec("network/decoupling", DecouplingVersion, c, c.Run.Train.Seed), start, false, out)
+			all = false
+			break
 		}
 		if err != nil {
 			return run.Result[DecouplingResult]{}, fmt.Errorf("decoupling at epoch %d: %w", ep, err)
 		}
 		all = all && r.FromCache
 		out.Stages = append(out.Stages, r.Result)
-		out.Diverged = out.Diverged || r.Result.Diverged
+	}
+	// The divergence rule is applied to every stage's loss here, after the
+	// cache, so that stages cached before the rule existed are flagged too.
+	for i, s := range out.Stages {
+		if s.Diverged || c.Run.Diverged(s.Loss) {
+			out.Stages[i].Diverged, out.Diverged = true, true
+		}
+	}
+	if out.Diverged {
+		out.DivergenceRule = c.Run.DivergenceRule()
 	}
 	return run.Compose(env.Spec("network/decoupling", DecouplingVersion, c, c.Run.Train.Seed), start, all, out)
 }

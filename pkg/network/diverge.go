@@ -1,6 +1,7 @@
 package network
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/sgdescape/sgdescape/pkg/model"
@@ -43,4 +44,10 @@ func (r RunSpec) FirstDiverged(h []LossPoint) (LossPoint, bool) {
 		}
 	}
 	return LossPoint{}, false
+}
+
+// DivergenceRule says the divergence rule of the run in words, with its
+// numbers; every diverged network result carries it.
+func (r RunSpec) DivergenceRule() string {
+	return fmt.Sprintf("full-batch loss non-finite or above %g × the zero-output loss %.3g = %.3g", float64(DivergenceFactor), r.ReferenceLoss(), r.DivergenceThreshold())
 }

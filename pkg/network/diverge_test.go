@@ -32,7 +32,8 @@ func TestDivergenceRule(t *testing.T) {
 
 func TestNoiseMeasurements(t *testing.T) {
 	for _, c := range []struct{ epochs, every, want int }{{2, 1, 3}, {3, 1, 4}, {4, 1, 5}, {30, 1, 31}, {10, 3, 5}, {9, 3, 4}, {5, 3, 3}} {
-		cfg := NoiseCurveConfig{Epochs: c.epochs, Every: c.every, Run: RunSpec{Train: train.Config{Loss: model.MSE}}}
+		cfg := NoiseCurveConfig{Epochs: c.epochs, Every: c.every, Run: RunSpec{Data: DataSpec{Set: data.Fashion, N: 100, Targets: OneHot},
+			Arch: ArchSpec{Kind: MLP, Widths: []int{10}}, Train: train.Config{Loss: model.MSE, Eta: 0.1, B: 10}}}
 		if got := cfg.Measurements(); got != c.want {
 			t.Errorf("%+v: %d measurements, want %d", c, got, c.want)
 		}

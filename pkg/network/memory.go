@@ -97,7 +97,7 @@ func (c PretrainConfig) MemoryBytes() float64 {
 // MemoryBytes of the escape experiment: pre-training, the spectrum, the
 // N×N input Gram matrix of the continuation engine and one network replica
 // (with its N pre-activations) per worker and per run's record.
-func (c EscapeConfig) MemoryBytes() float64 {
+func (c FirstPassageConfig) MemoryBytes() float64 {
 	n, p := float64(c.Pretrain.Run.Data.N), c.Pretrain.Run.Params()
 	var units float64
 	for _, w := range c.Pretrain.Run.Arch.Widths {

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/rng"
 	"github.com/sgdescape/sgdescape/pkg/run"
 	"github.com/sgdescape/sgdescape/pkg/spectrum"
+	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
 // SpectrumVersion is the code version of the spectrum at θ*.
@@ -152,32 +154,54 @@ type MinimumConfig struct {
 	Probes   int            `json:"hutchinson_probes"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration: everything that can be refused
+// before any work (the number of parameters P comes from the architecture,
+// without loading the data).
 func (c MinimumConfig) Validate() error {
 	if c.K < 0 || c.Probes < 0 {
-		return fmt.Errorf("minimum: the Lanczos k and the number of probes must be ≥ 0, got %d and %d", c.K, c.Probes)
+		return fmt.Errorf("lanczos = %d and hutchinson = %d must be ≥ 0", c.K, c.Probes)
 	}
-	return c.Pretrain.Validate()
+	if err := c.Pretrain.Validate(); err != nil {
+		return err
+	}
+	if p := c.Pretrain.Run.Params(); float64(c.K) > p {
+		return fmt.Errorf("lanczos = %d must be between 0 and P = %.0f (the number of parameters); for the whole spectrum use the dense Gauss–Newton result", c.K, p)
+	}
+	if c.Probes > MaxProbes {
+		return fmt.Errorf("hutchinson = %d is more than %d: the trace estimate's standard error falls as 1/√probes; 100–1000 probes suffice", c.Probes, MaxProbes)
+	}
+	return nil
 }
 
-// MinimumResult is the outcome of Minimum.
+// MinimumResult is the outcome of Minimum. When pre-training diverged
+// (Diverged, with the rule and the reason) there is no minimum: Spectrum
+// and Exact are absent, and Pretrained too when training stopped on a
+// non-finite loss before its history was recorded.
 type MinimumResult struct {
-	Pretrained Pretrained          `json:"pretrained"`
-	Spectrum   MinimumSpectrum     `json:"spectrum"`
-	Exact      *ExactHessianResult `json:"exact_hessian,omitempty"`
+	Pretrained     *Pretrained         `json:"pretrained,omitempty"`
+	Spectrum       *MinimumSpectrum    `json:"spectrum,omitempty"`
+	Exact          *ExactHessianResult `json:"exact_hessian,omitempty"`
+	Diverged       bool                `json:"diverged,omitempty"`
+	DivergenceRule string              `json:"divergence_rule,omitempty"`
+	Note           string              `json:"note,omitempty"`
 }
 
 // Minimum pre-trains, then measures the Gauss–Newton spectrum and (when
 // asked) the exact Hessian at θ*; each piece is cached on its own, shared
-// with Pretrain, Spectrum, ExactHessian and Escape of the same pre-training.
+// with Pretrain, Spectrum, ExactHessian and FirstPassage of the same
+// pre-training. A pre-training that diverges gives a flagged result.
 func Minimum(ctx context.Context, env run.Env, c MinimumConfig) (run.Result[MinimumResult], error) {
 	if err := c.Validate(); err != nil {
 		return run.Result[MinimumResult]{}, err
 	}
 	start := time.Now()
-	sess, pre, err := PretrainSession(ctx, env, c.Pretrain)
+	spec := env.Spec("network/minimum", SpectrumVersion, c, c.Pretrain.Run.Train.Seed)
+	sess, pre, bad, err := pretrainOrDiverged(ctx, env, c.Pretrain)
 	if err != nil {
 		return run.Result[MinimumResult]{}, err
+	}
+	if bad != nil {
+		return run.Compose(spec, start, false, MinimumResult{Pretrained: bad.Pretrained, Diverged: true, DivergenceRule: bad.Rule, Note: bad.Note})
 	}
 	open := func() (*Session, error) { return sess, nil }
 	quiet := env
@@ -186,7 +210,7 @@ func Minimum(ctx context.Context, env run.Env, c MinimumConfig) (run.Result[Mini
 	if err != nil {
 		return run.Result[MinimumResult]{}, err
 	}
-	out := MinimumResult{Pretrained: pre.Result, Spectrum: ms.Result}
+	out := MinimumResult{Pretrained: &pre.Result, Spectrum: &ms.Result}
 	all := pre.FromCache && ms.FromCache
 	if c.K > 0 || c.Probes > 0 {
 		ex, err := exactHessianAt(ctx, quiet, ExactHessianConfig{Pretrain: c.Pretrain, K: c.K, Probes: c.Probes}, open)
@@ -196,5 +220,51 @@ func Minimum(ctx context.Context, env run.Env, c MinimumConfig) (run.Result[Mini
 		out.Exact = &ex.Result
 		all = all && ex.FromCache
 	}
-	return run.Compose(env.Spec("network/minimum", SpectrumVersion, c, c.Pretrain.Run.Train.Seed), start, all, out)
+	return run.Compose(spec, start, all, out)
+}
+
+// PretrainDivergence describes a pre-training that met the divergence rule:
+// there is no minimum θ*.
+type PretrainDivergence struct {
+	// Pretrained is the history up to the blow-up (nil when training
+	// stopped on a non-finite loss before a history was recorded).
+	Pretrained *Pretrained
+	Rule, Note string
+}
+
+// pretrainOrDiverged runs (or loads) the pre-training; a pre-training that
+// diverged (training stopped on a non-finite loss, or a checked loss met
+// the divergence rule) is returned as bad, not as an error.
+func pretrainOrDiverged(ctx context.Context, env run.Env, c PretrainConfig) (*Session, run.Result[Pretrained], *PretrainDivergence, error) {
+	sess, pre, err := PretrainSession(ctx, env, c)
+	if errors.Is(err, train.ErrDiverged) {
+		return nil, pre, &PretrainDivergence{Rule: c.Run.DivergenceRule(), Note: err.Error()}, nil
+	}
+	if err != nil {
+		return nil, pre, nil, err
+	}
+	if p, bad := c.Run.FirstDiverged(pre.Result.History); bad {
+		return nil, pre, &PretrainDivergence{Pretrained: &pre.Result, Rule: c.Run.DivergenceRule(),
+			Note: fmt.Sprintf("pre-training diverged at epoch %d (full-batch loss %.4g)", p.Epoch, p.Loss)}, nil
+	}
+	return sess, pre, nil, nil
+}
+
+// MemoryBytes of the appendix-E study: pre-training and the dense spectrum,
+// and Lanczos's k + 2 Krylov vectors of P values (full reorthogonalisation).
+func (c MinimumConfig) MemoryBytes() float64 {
+	return c.Pretrain.MemoryBytes() + 8*float64(c.K+2)*c.Pretrain.Run.Params()
+}
+
+// NoMinimum returns why there is no minimum θ* (pre-training diverged), or
+// nil when there is one; a notebook stops there with the reason.
+func (m MinimumResult) NoMinimum() error {
+	return noMinimum(m.Diverged, m.Note, m.DivergenceRule)
+}
+
+func noMinimum(diverged bool, note, rule string) error {
+	if !diverged {
+		return nil
+	}
+	return fmt.Errorf("pre-training diverged (%s; rule: %s): there is no minimum θ*; lower pretrain-eta", note, rule)
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/noise"
@@ -30,21 +31,35 @@ type NoiseCurveConfig struct {
 	Boot      int  `json:"boot"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration: everything that can be refused
+// before any work.
 func (c NoiseCurveConfig) Validate() error {
+	if err := c.Run.check("eta", "B"); err != nil {
+		return err
+	}
+	if c.Run.Arch.Kind == CNN && c.Run.Data.Set != data.CIFAR10 {
+		return fmt.Errorf("arch = cnn needs data = %s (the CNN is built for 32×32 colour images)", data.CIFAR10)
+	}
 	switch {
 	case c.Epochs < 2:
-		return fmt.Errorf("noise: need at least 2 epochs, got %d", c.Epochs)
+		return fmt.Errorf("epochs = %d: need at least 2 epochs", c.Epochs)
 	case c.Every < 1 || c.Every > c.Epochs:
-		return fmt.Errorf("noise: every must be between 1 and the number of epochs, got %d", c.Every)
+		return fmt.Errorf("every = %d must be between 1 and epochs = %d", c.Every, c.Epochs)
 	case c.Measurements() < MinNoiseMeasurements:
-		return fmt.Errorf("noise: %d epochs measured every %d give %d measurements; the early and late slopes need at least %d (2 in each half): use epochs ≥ %d·every", c.Epochs, c.Every, c.Measurements(), MinNoiseMeasurements, MinNoiseMeasurements-1)
+		return fmt.Errorf("epochs = %d with every = %d gives %d measurements; the early and late slopes need at least %d (2 in each half): use epochs ≥ %d × every", c.Epochs, c.Every, c.Measurements(), MinNoiseMeasurements, MinNoiseMeasurements-1)
 	case c.Boot < 0:
-		return fmt.Errorf("noise: boot must be ≥ 0")
-	case c.Run.Train.Loss != model.MSE && c.Run.Train.Loss != model.CE:
-		return fmt.Errorf("noise: unknown loss %q (use mse or ce)", c.Run.Train.Loss)
+		return fmt.Errorf("boot = %d must be ≥ 0", c.Boot)
 	}
-	return nil
+	return estimate.CheckBoot(c.Boot, float64(c.Measurements()), estimate.BootWorkFewPoints, "epochs/every")
+}
+
+// effective returns the configuration as it runs: the architecture's own
+// fields only, and the decoupled prediction only with the mean-square loss
+// (it is a statement about that loss).
+func (c NoiseCurveConfig) effective() NoiseCurveConfig {
+	c.Run.Arch = c.Run.Arch.only()
+	c.Decoupled = c.Decoupled && c.Run.Train.Loss == model.MSE
+	return c
 }
 
 // MinNoiseMeasurements is the fewest measured epochs that give both slopes
@@ -93,18 +108,23 @@ type NoiseCurve struct {
 	// Diverged is set when a measured loss meets the divergence rule
 	// (RunSpec.Diverged); DivergedAt is the first such epoch. The slopes
 	// are then NaN (not fitted): they would describe the blow-up.
-	Diverged   bool `json:"diverged"`
-	DivergedAt int  `json:"diverged_at_epoch"`
+	Diverged       bool   `json:"diverged"`
+	DivergedAt     int    `json:"diverged_at_epoch"`
+	DivergenceRule string `json:"divergence_rule,omitempty"`
 }
 
 // Noise trains and measures the noise strength along training (section
 // 5.2, Fig. 2); each measured epoch is cached, and training is
 // checkpointed, so an interrupted run resumes.
 func Noise(ctx context.Context, env run.Env, c NoiseCurveConfig) (run.Result[NoiseCurve], error) {
+	c = c.effective()
 	start := time.Now()
 	out, all, err := noiseCurve(ctx, env, c)
 	if err != nil {
 		return run.Result[NoiseCurve]{}, err
+	}
+	if out.Diverged {
+		out.DivergenceRule = c.Run.DivergenceRule()
 	}
 	return run.Compose(env.Spec("network/noise", NoiseCurveVersion, c, c.Run.Train.Seed), start, all, out)
 }

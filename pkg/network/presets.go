@@ -81,7 +81,7 @@ func PaperPretrain(scale run.Scale) PretrainConfig {
 	}
 }
 
-// PaperEscape is Fig. 3c: 100 SGD runs restarted from PaperPretrain's θ*
+// PaperFirstPassage is Fig. 3c: 100 SGD runs restarted from PaperPretrain's θ*
 // with η = 0.016, B = 1, seed 11, the full-batch loss checked after every
 // step, thresholds c = 2.5, 3, 4, 5, 6, at most 2·10⁶ steps per run, 8 free
 // runs over the first 5·10⁴ steps; 2 000 bootstrap resamples. Both scales
@@ -89,9 +89,9 @@ func PaperPretrain(scale run.Scale) PretrainConfig {
 // thresholds, at most 5 000 steps per run (about 50 times the mean
 // first-passage time at c = 6; no run reaches it), free runs of 5 000 steps
 // and 300 bootstrap resamples.
-func PaperEscape(scale run.Scale) EscapeConfig {
+func PaperFirstPassage(scale run.Scale) FirstPassageConfig {
 	max := int64(run.Pick(scale, 5000, 2000000))
-	return EscapeConfig{Pretrain: PaperPretrain(scale), Eta: 0.016, B: 1, Runs: 100, C: []float64{2.5, 3, 4, 5, 6},
+	return FirstPassageConfig{Pretrain: PaperPretrain(scale), Eta: 0.016, B: 1, Runs: 100, C: []float64{2.5, 3, 4, 5, 6},
 		MaxSteps: max, Every: 1, Seed: 11, Boot: run.Pick(scale, 300, 2000), FreeRuns: 8, FreeSteps: min(max, 50000),
 		AllowNonStationary: false}
 }
@@ -103,24 +103,18 @@ func PaperMinimum(scale run.Scale) MinimumConfig {
 	return MinimumConfig{Pretrain: PaperPretrain(scale), K: 10, Probes: 100}
 }
 
-// NoisePanel is one panel of Fig. 2 / appendix D.
-type NoisePanel struct {
-	Name   string
-	Config NoiseCurveConfig
-	// EarlyOnly marks a run too short to reach late training: a check of the
-	// pipeline, not of the claim (no preset sets it since the quick CNN
-	// reaches late training on XLA's CPU runtime).
-	EarlyOnly bool
+// PaperNoisePanels is Fig. 2 with appendix D: PaperNoiseMLP and
+// PaperNoiseCNN, each trained with the mean-square loss and with
+// cross-entropy (NoisePanelsConfig.Panels).
+func PaperNoisePanels(scale run.Scale) NoisePanelsConfig {
+	return NoisePanelsConfig{MLP: PaperNoiseMLP(model.MSE, scale), CNN: PaperNoiseCNN(model.MSE, scale)}
 }
 
-// PaperNoisePanels are the four panels of Fig. 2 and appendix D, in this
-// order: Fashion-MNIST MLP and CIFAR-10 CNN with the mean-square loss, then
-// both with cross-entropy.
-func PaperNoisePanels(scale run.Scale) []NoisePanel {
-	return []NoisePanel{
-		{"Fashion-MNIST MLP, mean-square", PaperNoiseMLP(model.MSE, scale), false},
-		{"CIFAR-10 CNN, mean-square", PaperNoiseCNN(model.MSE, scale), false},
-		{"Fashion-MNIST MLP, cross-entropy", PaperNoiseMLP(model.CE, scale), false},
-		{"CIFAR-10 CNN, cross-entropy", PaperNoiseCNN(model.CE, scale), false},
-	}
+// PaperNoise is the registry's preset of `noise`: PaperNoiseMLP with the
+// mean-square loss, with PaperNoiseCNN's channels and convolutions for
+// -arch cnn (the fields of the other architecture are dropped when it runs).
+func PaperNoise(scale run.Scale) NoiseCurveConfig {
+	c, cnn := PaperNoiseMLP(model.MSE, scale), PaperNoiseCNN(model.MSE, scale)
+	c.Run.Arch.Channels, c.Run.Arch.ConvsPerStack = cnn.Run.Arch.Channels, cnn.Run.Arch.ConvsPerStack
+	return c
 }

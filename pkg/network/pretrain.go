@@ -29,17 +29,25 @@ type PretrainConfig struct {
 	Tol             float64 `json:"tol"`
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration: everything that can be refused
+// before any work.
 func (c PretrainConfig) Validate() error {
+	if err := c.Run.check("pretrain-eta", "pretrain-B"); err != nil {
+		return err
+	}
 	switch {
-	case c.Epochs < 1:
-		return fmt.Errorf("pretrain: epochs must be ≥ 1, got %d", c.Epochs)
-	case c.CheckEvery < 1 || c.Window < 2:
-		return fmt.Errorf("pretrain: check-every must be ≥ 1 and the window ≥ 2 checks")
-	case !(c.Tol > 0):
-		return fmt.Errorf("pretrain: the stationarity tolerance must be positive, got %v", c.Tol)
 	case c.Run.Train.Loss != model.MSE:
 		return fmt.Errorf("pretrain: the escape experiment uses the mean-square loss")
+	case c.Epochs < 1:
+		return fmt.Errorf("pretrain-epochs = %d must be ≥ 1", c.Epochs)
+	case c.CheckEvery < 1:
+		return fmt.Errorf("check-every = %d must be ≥ 1", c.CheckEvery)
+	case c.Window < 2:
+		return fmt.Errorf("window = %d: the stationarity test compares two windows of at least 2 loss checks each", c.Window)
+	case !(c.Tol > 0) || math.IsInf(c.Tol, 0):
+		return fmt.Errorf("stationary-tol = %v must be a positive number", c.Tol)
+	case c.Epochs < c.CheckEvery:
+		return fmt.Errorf("pretrain-epochs = %d is below check-every = %d: the loss would be checked at epoch 0 only and θ* would be the untrained initialisation", c.Epochs, c.CheckEvery)
 	}
 	return nil
 }

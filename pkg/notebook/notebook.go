@@ -1,5 +1,6 @@
-// Package notebook is the notebook side of sgdescape: reading a notebook's
-// parameters from the environment, showing figures and tables through GoNB,
+// Package notebook is the notebook side of sgdescape: a notebook's
+// experiments configured from the registry with the overrides of
+// SGDESCAPE_SET (Config) and run or rendered from records (Run), showing figures and tables through GoNB,
 // live progress, the run header, and the machine-readable key figures that
 // `make report` collects. Experiments themselves live in the other packages;
 // a notebook cell calls them and hands the results to this package.
@@ -14,7 +15,6 @@ import (
 	"fmt"
 	"html"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,75 +64,6 @@ func MustScale() string {
 	Check(err)
 	return s
 }
-
-func lookup(name string) (string, bool) {
-	v, ok := os.LookupEnv(EnvPrefix + name)
-	v = strings.TrimSpace(v)
-	return v, ok && v != ""
-}
-
-// Float returns the parameter SGDESCAPE_<name> as a float, or def when unset.
-// A malformed value ends the cell with a message naming the variable.
-func Float(name string, def float64) float64 {
-	v, ok := lookup(name)
-	if !ok {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		Check(fmt.Errorf("%s%s=%q is not a number", EnvPrefix, name, v))
-	}
-	return f
-}
-
-// Int returns the parameter SGDESCAPE_<name> as an integer, or def when unset.
-func Int(name string, def int) int {
-	v, ok := lookup(name)
-	if !ok {
-		return def
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil {
-		Check(fmt.Errorf("%s%s=%q is not an integer", EnvPrefix, name, v))
-	}
-	return i
-}
-
-// Floats returns the comma-separated parameter SGDESCAPE_<name>, or def when unset.
-func Floats(name string, def []float64) []float64 {
-	v, ok := lookup(name)
-	if !ok {
-		return def
-	}
-	out, err := ParseFloats(v)
-	if err != nil {
-		Check(fmt.Errorf("%s%s: %w", EnvPrefix, name, err))
-	}
-	return out
-}
-
-// Ints returns the comma-separated parameter SGDESCAPE_<name>, or def when unset.
-func Ints(name string, def []int) []int {
-	v, ok := lookup(name)
-	if !ok {
-		return def
-	}
-	fs, err := ParseFloats(v)
-	if err != nil {
-		Check(fmt.Errorf("%s%s: %w", EnvPrefix, name, err))
-	}
-	out := make([]int, len(fs))
-	for i, f := range fs {
-		if f != float64(int(f)) {
-			Check(fmt.Errorf("%s%s: %v is not an integer", EnvPrefix, name, f))
-		}
-		out[i] = int(f)
-	}
-	return out
-}
-
-// ParseFloats parses "1,2.5,3" into numbers (run.ParseFloats).
-func ParseFloats(s string) ([]float64, error) { return run.ParseFloats(s) }
 
 // Header shows the provenance line every notebook starts with: scale,
 // backend, git revision, CPUs and date.

@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sgdescape/sgdescape/pkg/linreg"
+	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
 func TestScale(t *testing.T) {
@@ -20,23 +23,32 @@ func TestScale(t *testing.T) {
 	}
 }
 
-func TestParameters(t *testing.T) {
-	t.Setenv("SGDESCAPE_ETA", " 0.25 ")
-	t.Setenv("SGDESCAPE_BS", "1, 2,4")
-	t.Setenv("SGDESCAPE_CS", "1.5,2")
-	if Float("ETA", 1) != 0.25 || Float("UNSET", 3) != 3 || Int("UNSET", 7) != 7 {
-		t.Error("scalar parameters")
+// The overrides of SGDESCAPE_SET are checked against the registry: a scope
+// must be an experiment, a name one of its parameters (or, unscoped, some
+// experiment's); Config applies them with the parameters' own checks.
+func TestSettingsFromTheRegistry(t *testing.T) {
+	t.Setenv("SGDESCAPE_SCALE", "")
+	t.Setenv(SetVar, "stationary-grid.eta-grid=0.05, 0.5; boot=17")
+	st, err := Settings()
+	if err != nil || len(st) != 2 {
+		t.Fatal(st, err)
 	}
-	if v := Ints("BS", nil); len(v) != 3 || v[2] != 4 {
-		t.Errorf("Ints: %v", v)
+	c := Config("stationary-grid", linreg.PaperStationarySweep(run.Quick))
+	if len(c.Etas) != 2 || c.Etas[1] != 0.5 || c.Base.Boot != 17 {
+		t.Errorf("overrides not applied: %v %v", c.Etas, c.Base.Boot)
 	}
-	if v := Floats("CS", nil); len(v) != 2 || v[0] != 1.5 {
-		t.Errorf("Floats: %v", v)
-	}
-	for _, bad := range []string{"", "1,x", ","} {
-		if _, err := ParseFloats(bad); err == nil {
-			t.Errorf("ParseFloats(%q) accepted", bad)
+	for _, bad := range []string{"nosuch.eta=1", "stationary-grid.etaa=1", "etaa=1", "stationary-grid.eta-grid=0,1", "eta"} {
+		t.Setenv(SetVar, bad)
+		if _, err := Settings(); err == nil && bad != "stationary-grid.eta-grid=0,1" {
+			t.Errorf("%q accepted", bad)
 		}
+	}
+	t.Setenv(SetVar, "")
+	if err := isPreset("stationary-grid", linreg.PaperStationarySweep(run.Paper)); err == nil {
+		t.Error("a preset of the other scale is not the registry's preset at this scale")
+	}
+	if err := isPreset("stationary-grid", linreg.PaperStationarySweep(run.Quick)); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -11,7 +11,10 @@
 // reuse the stream that drew its data.
 package rng
 
-import "math/rand/v2"
+import (
+	"math/bits"
+	"math/rand/v2"
+)
 
 // Stream is the second PCG word of a named random stream.
 type Stream uint64
@@ -32,7 +35,7 @@ const (
 	// Gaussian noise): run r's numbers do not depend on how many workers
 	// simulate the ensemble (pkg/dynamics, pkg/network's continuation).
 	Run Stream = 0x9e3779b97f4a7c15
-	// FPTBootstrap resamples runs for first-passage intervals (pkg/escape).
+	// FPTBootstrap resamples runs for first-passage intervals (pkg/passage).
 	FPTBootstrap Stream = 0xb007
 	// PhiBootstrap draws the moving-block bootstrap of the φ fits (pkg/estimate).
 	PhiBootstrap Stream = 0xf17
@@ -45,6 +48,22 @@ const (
 	// LanczosDefault is the start vector of spectrum.TopK when the caller
 	// passes no generator (with seed 1).
 	LanczosDefault Stream = 2
+	// HelixData draws the helix inputs and label noise of the barrier data
+	// set (pkg/barrier), HelixSpectators its spectator inputs: data sets with
+	// different numbers of spectators share their helix part.
+	HelixData       Stream = 0x4e11c5
+	HelixSpectators Stream = 0x5bec7a
+	// BarrierRun, xor (β index << 40 | run index), drives one run of the
+	// barrier experiment (its mini-batches and Gaussian noise), so that a run's
+	// numbers depend neither on the worker count nor on the other β values.
+	BarrierRun Stream = 0
+	// ExitChainData draws the per-sample gradients of the test chains of
+	// pkg/exitchain (chains that are not a barrier data set).
+	ExitChainData Stream = 0xe717da7a
+	// ExitChainMC, xor the run index, drives run r of the direct Monte-Carlo
+	// simulation that checks pkg/exitchain's exact mean exit times (high
+	// bits set so that no run index reaches another stream's value).
+	ExitChainMC Stream = 0xe717c4a1 << 32
 	// DiagnoseLanczos, xor 0 (Hessian) or 1 (Gauss–Newton), draws the
 	// Lanczos start vectors of the diagnosis of an imported network
 	// (pkg/diagnose); xor 2, the bootstrap of its continuation's slope.
@@ -76,3 +95,41 @@ func New(seed uint64, s Stream) *rand.Rand {
 func Indexed(seed uint64, s Stream, i uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, uint64(s)^i))
 }
+
+// BarrierIndex is the index of run r at the i-th β of the barrier
+// experiment in the BarrierRun stream.
+func BarrierIndex(i, r int) uint64 { return uint64(i)<<40 | uint64(r) }
+
+// Fast is a PCG stream for hot loops. Held by value, its Uint64 and IntN are
+// direct calls the compiler can inline, where (*rand.Rand) dispatches every
+// draw through the rand.Source interface. IntN is Lemire's unbiased
+// multiply-shift for every n, powers of two included; math/rand/v2 masks
+// powers of two instead, so the two agree draw for draw except for those
+// (the barrier experiment's epoch shuffles were drawn this way and keep
+// their numbers).
+type Fast struct{ pcg rand.PCG }
+
+// NewFast returns stream s xor i for seed (as Indexed, by value).
+func NewFast(seed uint64, s Stream, i uint64) Fast {
+	return Fast{pcg: *rand.NewPCG(seed, uint64(s)^i)}
+}
+
+// Uint64 returns the next 64 random bits.
+func (f *Fast) Uint64() uint64 { return f.pcg.Uint64() }
+
+// IntN returns a uniform integer in [0, n), n > 0.
+func (f *Fast) IntN(n int) int {
+	un := uint64(n)
+	hi, lo := bits.Mul64(f.pcg.Uint64(), un)
+	if lo < un {
+		thresh := -un % un
+		for lo < thresh {
+			hi, lo = bits.Mul64(f.pcg.Uint64(), un)
+		}
+	}
+	return int(hi)
+}
+
+// Rand returns a *rand.Rand that draws from f's state (for NormFloat64):
+// its draws and f's own continue one sequence.
+func (f *Fast) Rand() *rand.Rand { return rand.New(&f.pcg) }

@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -63,7 +62,7 @@ func (c Cache) Load(experiment, key string, out any) (found bool, err error) {
 	if !complete(b, out) || !intact(b) {
 		return false, nil
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := UnmarshalJSON(b, out); err != nil {
 		// A damaged entry is treated as missing; it is overwritten on store.
 		return false, nil
 	}
@@ -76,7 +75,7 @@ func (c Cache) Store(experiment, key string, v any) error {
 	if c.Dir == "" || c.ReadOnly {
 		return nil
 	}
-	b, err := json.MarshalIndent(v, "", " ")
+	b, _, err := MarshalJSON(v) // NaN and ±Inf as null (run.Float reads them back as NaN)
 	if err != nil {
 		return fmt.Errorf("run: encoding result for cache: %w", err)
 	}
@@ -137,4 +136,19 @@ func Do[T any](ctx context.Context, c Cache, spec Spec, fn func(ctx context.Cont
 		c.OnStoreError(err)
 	}
 	return res, nil
+}
+
+// Checked is the common entry point of an experiment: cfg is validated
+// (an input error when it fails), env takes the name of a native engine
+// when engine is not empty, and fn runs through Do under the spec of
+// experiment at version with seed.
+func Checked[C interface{ Validate() error }, T any](ctx context.Context, env Env, engine, experiment, version string, cfg C, seed uint64,
+	fn func(ctx context.Context, env Env) (T, error)) (Result[T], error) {
+	if err := cfg.Validate(); err != nil {
+		return Result[T]{}, BadInput(err)
+	}
+	if engine != "" {
+		env = env.Native(engine)
+	}
+	return Do(ctx, env.Cache, env.Spec(experiment, version, cfg, seed), func(ctx context.Context) (T, error) { return fn(ctx, env) })
 }

@@ -26,6 +26,9 @@ type Env struct {
 	Cache Cache
 	// Progress receives progress reports; nil is ignored.
 	Progress Progress
+	// Workers caps the parallel runs of native engines (0: GOMAXPROCS);
+	// results never depend on it.
+	Workers int
 }
 
 // Spec returns the Spec of a run of experiment (at code version version)

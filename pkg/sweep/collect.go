@@ -84,7 +84,7 @@ var provColumns = []string{"cache_key", "git_revision", "backend", "from_cache",
 func Collect(p *Plan, st Store) (t *Table, missing []int, err error) {
 	n := len(p.Tasks)
 	recs := make([]*Record, n)
-	errs := make([]error, n)
+	states := st.States(p)
 	var wg sync.WaitGroup
 	workers := 8
 	for w := 0; w < workers; w++ {
@@ -92,16 +92,13 @@ func Collect(p *Plan, st Store) (t *Table, missing []int, err error) {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < n; i += workers {
-				recs[i], errs[i] = st.Read(p.Tasks[i].Key)
+				if states[i].State == Done || states[i].State == Failed {
+					recs[i], _ = st.Read(p.Tasks[i].Key) // checked whole by States
+				}
 			}
 		}(w)
 	}
 	wg.Wait()
-	for _, e := range errs {
-		if e != nil {
-			return nil, nil, e
-		}
-	}
 	flagNames := map[string]bool{}
 	var paramCols []string
 	for _, b := range p.Spec.Base {
@@ -176,9 +173,9 @@ func Collect(p *Plan, st Store) (t *Table, missing []int, err error) {
 	for i, task := range p.Tasks {
 		row := make([]Cell, 0, len(t.Columns))
 		r := recs[i]
-		status := Missing
-		if r != nil {
-			status = r.Status
+		status := states[i].State
+		if r == nil && status != Missing {
+			status = Damaged
 		}
 		if status != Done {
 			missing = append(missing, i)
@@ -198,6 +195,8 @@ func Collect(p *Plan, st Store) (t *Table, missing []int, err error) {
 		}
 		if r != nil {
 			row = append(row, strCell(r.Host), strCell(r.Job), numCell(r.WallSeconds), strCell(r.Error))
+		} else if status == Damaged {
+			row = append(row, Cell{}, Cell{}, Cell{}, strCell(states[i].Why))
 		} else {
 			row = append(row, Cell{}, Cell{}, Cell{}, Cell{})
 		}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -16,9 +17,13 @@ import (
 
 // Task states.
 const (
-	Done    = "done"    // a record with the command's result
+	Done    = "done"    // a record with the experiment's result
 	Failed  = "failed"  // a record with the error and the last lines of standard error
 	Missing = "missing" // no record (never run, still running, or killed)
+	// Damaged: a record that cannot be trusted — truncated, not JSON, or
+	// belonging to another task (copied over this one's file). It is
+	// reported with the reason and rerun, never counted as done.
+	Damaged = "damaged"
 )
 
 // Record is what one task leaves in the results directory: either the
@@ -38,8 +43,11 @@ type Record struct {
 	Error    string `json:"error,omitempty"`
 	// StderrTail holds the last lines the command wrote to standard error.
 	StderrTail []string `json:"stderr_tail,omitempty"`
-	// Result is the command's -json output, unchanged.
+	// Result is the experiment's JSON ({"result", "provenance"}), as the
+	// plain command prints it with -json.
 	Result json.RawMessage `json:"result,omitempty"`
+	// Scale is the specification's scale (the preset the task started from).
+	Scale string `json:"scale,omitempty"`
 	Where
 	StartedAt   time.Time `json:"started_at"`
 	WallSeconds float64   `json:"wall_seconds"`
@@ -149,25 +157,77 @@ func (s Store) ReadStarted(key string) *Started {
 	return &st
 }
 
-// States returns the state of every task of the plan (Done, Failed or
-// Missing) from the records' presence and status. It reads the status field
-// of each record only, so that it stays fast for large sweeps.
-func (s Store) States(p *Plan) ([]string, error) {
-	out := make([]string, len(p.Tasks))
-	for i, t := range p.Tasks {
-		b, err := os.ReadFile(s.recordPath(t.Key))
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			out[i] = Missing
-		case err != nil:
-			return nil, err
-		case bytes.Contains(b, []byte(`"status":"done"`)):
-			out[i] = Done
-		default:
-			out[i] = Failed
+// State is a task's state, with the reason when it is Damaged.
+type State struct {
+	State, Why string
+}
+
+// Check returns the state of task t of plan p from its record: Done only
+// for a whole record of this very task (its key, experiment and parameters
+// match) with a JSON result; Damaged, with the reason, for a record that is
+// truncated, not JSON or another task's.
+func (s Store) Check(p *Plan, t Task) State {
+	b, err := os.ReadFile(s.recordPath(t.Key))
+	if errors.Is(err, os.ErrNotExist) {
+		return State{State: Missing}
+	}
+	if err != nil {
+		return State{Damaged, fmt.Sprintf("unreadable record %s: %v", s.recordPath(t.Key), err)}
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return State{Damaged, fmt.Sprintf("record %s is not whole JSON (%v): truncated or edited", s.recordPath(t.Key), cleanJSONErr(err))}
+	}
+	if why := r.mismatch(p, t); why != "" {
+		return State{Damaged, fmt.Sprintf("record %s %s", s.recordPath(t.Key), why)}
+	}
+	switch r.Status {
+	case Done:
+		if !json.Valid(r.Result) || len(r.Result) == 0 {
+			return State{Damaged, fmt.Sprintf("record %s is marked done but holds no valid result", s.recordPath(t.Key))}
+		}
+		return State{State: Done}
+	case Failed:
+		return State{State: Failed}
+	}
+	return State{Damaged, fmt.Sprintf("record %s has status %q", s.recordPath(t.Key), r.Status)}
+}
+
+// mismatch says why record r is not task t's ("" when it is).
+func (r *Record) mismatch(p *Plan, t Task) string {
+	switch {
+	case r.Key != t.Key:
+		return fmt.Sprintf("belongs to task key %s, not %s (copied from another task?)", r.Key, t.Key)
+	case r.Experiment != p.Spec.Experiment:
+		return fmt.Sprintf("is a record of experiment %q, not %q", r.Experiment, p.Spec.Experiment)
+	case len(r.Params) != len(t.Params):
+		return fmt.Sprintf("has parameters %s, not %s", ParamString(r.Params), ParamString(t.Params))
+	}
+	for i, q := range t.Params {
+		if r.Params[i].Name != q.Name || r.Params[i].Value != q.Value {
+			return fmt.Sprintf("has parameters %s, not %s", ParamString(r.Params), ParamString(t.Params))
 		}
 	}
-	return out, nil
+	return ""
+}
+
+// States returns the state of every task of the plan (see Check), reading
+// the records in parallel.
+func (s Store) States(p *Plan) []State {
+	out := make([]State, len(p.Tasks))
+	var wg sync.WaitGroup
+	workers := 8
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(p.Tasks); i += workers {
+				out[i] = s.Check(p, p.Tasks[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // CacheKey returns the experiment's own cache key recorded in a done task's
@@ -190,12 +250,12 @@ func (s Store) CacheKey(key string) string {
 	return string(rest[:j])
 }
 
-// Todo lists the indices of tasks without a done record (missing or failed);
-// with onlyMissing, failed tasks are left out.
-func Todo(states []string, onlyMissing bool) []int {
+// Todo lists the indices of tasks without a done record (missing, damaged
+// or failed); with onlyMissing, failed tasks are left out.
+func Todo(states []State, onlyMissing bool) []int {
 	var idx []int
 	for i, st := range states {
-		if st == Missing || st == Failed && !onlyMissing {
+		if st.State == Missing || st.State == Damaged || st.State == Failed && !onlyMissing {
 			idx = append(idx, i)
 		}
 	}

@@ -1,16 +1,16 @@
-// Package sweep runs what-if grids of the command-line experiments: a sweep
-// specification names one experiment, fixed flags (base) and axes of values;
-// its tasks are the Cartesian product of the axes in a documented,
-// deterministic order. Each task is one run of the plain command with those
-// flags, so its result is exactly (and is cached exactly as) what
-// `sgdescape <experiment> <flags> -json` returns. Task records are written
-// atomically to a results directory that many processes (local workers or
-// Slurm array tasks) share; status, collection into one tidy table and the
-// Slurm batch script are built from the same plan.
-//
-// The package knows nothing about the experiments themselves: a Commands
-// value (implemented by the CLI over its own command table) lists the
-// experiments and checks flags with each command's own flag set.
+// Package sweep runs what-if grids of the registered experiments
+// (pkg/experiment): a sweep specification names one experiment, fixed
+// parameters (base) and axes of values; its tasks are the Cartesian product
+// of the axes in a documented, deterministic order. Every value is parsed,
+// checked and made canonical by the experiment's own parameter declarations
+// (pkg/param), and every task's configuration is validated when the sweep
+// is planned, so a bad grid is refused before any task runs. A task runs the
+// registered experiment in-process with its typed configuration, so its
+// result is exactly (and is cached exactly as) what `sgdescape <experiment>
+// <flags> -json` returns. Task records are written atomically to a results
+// directory that many processes (local workers or Slurm array tasks) share,
+// and are checked against their task when read; status, collection into one
+// tidy table and the Slurm batch script are built from the same plan.
 package sweep
 
 import (
@@ -42,12 +42,16 @@ const DefaultMaxTasks = 100000
 //	 "max_tasks": 1000,
 //	 "slurm": {"time": "00:30:00", "cpus_per_task": 1, "mem": "2G", "max_parallel": 50}}
 //
-// Keys of base and axes are the experiment's flag names, spelled exactly as
-// the command takes them (without the dash); values are numbers, strings or
-// booleans written as the flag would take them ("1.5,2" for a list flag).
+// Keys of base and axes are the experiment's parameter names (its flags
+// without the dash; sgdescape help params lists them), one spelling each;
+// values are numbers, strings or booleans written as the flag would take
+// them ("1.5,2" or [1.5, 2] for a list). "scale" (quick or paper) chooses
+// the preset the other parameters start from.
 type Spec struct {
-	// Experiment is the CLI command each task runs (fpt, stationary, …).
+	// Experiment is the registered experiment each task runs (fpt, stationary, …).
 	Experiment string
+	// Scale is the preset's scale: "quick" (default) or "paper".
+	Scale string
 	// Base holds the flags every task shares, in the order written.
 	Base []Param
 	// Axes are the swept flags in the order written; see Expand for the order of tasks.
@@ -64,15 +68,18 @@ type Spec struct {
 	Hash string
 }
 
-// Param is one flag and its value as the command line takes it.
+// Param is one parameter and its value. Value is the canonical text once
+// the spec is planned (Plan), the text as written before.
 type Param struct {
 	Name, Value string
+	raw         json.RawMessage
 }
 
-// Axis is one swept flag and its values (as the command line takes them).
+// Axis is one swept parameter and its values (canonical once planned).
 type Axis struct {
 	Name   string
 	Values []string
+	raw    []json.RawMessage
 }
 
 // Slurm holds the resources of the generated batch script; every field is
@@ -150,7 +157,7 @@ func Parse(b []byte) (*Spec, error) {
 				if err != nil {
 					return nil, err
 				}
-				s.Base = append(s.Base, Param{f.key, v})
+				s.Base = append(s.Base, Param{Name: f.key, Value: v, raw: f.raw})
 			}
 		case "axes":
 			fields, err := readObject(kv.raw, "axes")
@@ -166,20 +173,18 @@ func Parse(b []byte) (*Spec, error) {
 					return nil, errf("axes."+f.key, "empty axis; give at least one value (or move the flag to base)")
 				}
 				ax := Axis{Name: f.key}
-				dup := map[string]int{}
 				for i, r := range raws {
-					field := fmt.Sprintf("axes.%s[%d]", f.key, i)
-					v, err := flagValue(r, field)
+					v, err := flagValue(r, fmt.Sprintf("axes.%s[%d]", f.key, i))
 					if err != nil {
 						return nil, err
 					}
-					if j, ok := dup[v]; ok {
-						return nil, errf(field, "value %s repeats axes.%s[%d]; every task must differ", v, f.key, j)
-					}
-					dup[v] = i
-					ax.Values = append(ax.Values, v)
+					ax.Values, ax.raw = append(ax.Values, v), append(ax.raw, r)
 				}
 				s.Axes = append(s.Axes, ax)
+			}
+		case "scale":
+			if err := json.Unmarshal(kv.raw, &s.Scale); err != nil || (s.Scale != "quick" && s.Scale != "paper") {
+				return nil, errf("scale", "must be \"quick\" or \"paper\"")
 			}
 		case "results":
 			if err := json.Unmarshal(kv.raw, &s.Results); err != nil {
@@ -196,7 +201,7 @@ func Parse(b []byte) (*Spec, error) {
 				return nil, errf("slurm", "%v (fields: partition, time, cpus_per_task, mem, max_parallel, extra)", cleanJSONErr(err))
 			}
 		default:
-			return nil, errf(kv.key, "unknown field (fields: experiment, base, axes, results, max_tasks, slurm)")
+			return nil, errf(kv.key, "unknown field (fields: experiment, scale, base, axes, results, max_tasks, slurm)")
 		}
 	}
 	if s.Experiment == "" {
@@ -225,9 +230,12 @@ func Parse(b []byte) (*Spec, error) {
 	return s, nil
 }
 
-// reservedFlags are set by the sweep itself.
+// reservedFlags are run options, not parameters.
 var reservedFlags = map[string]string{
-	"json": "every task runs with -json; leave it out",
+	"json":    "every task's result is JSON; leave it out",
+	"scale":   `"scale" is a field of the specification, next to "experiment", not a parameter`,
+	"nocache": "tasks reuse the cache like the plain command; leave it out",
+	"workers": "results do not depend on it; leave it out",
 }
 
 func checkName(name, field string) error {
@@ -343,10 +351,11 @@ func cleanJSONErr(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// flagValue turns a JSON scalar into the text a flag takes. Numbers are
-// written canonically (0.10 → 0.1, 1e6 → 1000000, 5.0 → 5), so that equal
-// values give equal tasks; strings are taken as they are; booleans become
-// true/false. Lists, objects and null are refused.
+// flagValue turns a JSON value into the text a flag takes, for display
+// before the plan makes it canonical through the parameter's declaration.
+// Numbers are written canonically (0.10 → 0.1, 1e6 → 1000000, 5.0 → 5);
+// strings are taken as they are; booleans become true/false; a list of
+// numbers becomes "a,b". Objects and null are refused.
 func flagValue(raw json.RawMessage, field string) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -367,7 +376,22 @@ func flagValue(raw json.RawMessage, field string) (string, error) {
 	case nil:
 		return "", errf(field, "null is not a flag value; give a number, string or boolean")
 	case []any:
-		return "", errf(field, "a list is not a flag value; for a list flag write one string such as \"1.5,2\" (axes list the values to sweep)")
+		parts := make([]string, len(x))
+		for i, item := range x {
+			n, ok := item.(json.Number)
+			if !ok {
+				return "", errf(field, "item %d of the list is not a number (a list value is for a list parameter, like [1.5, 2])", i+1)
+			}
+			c, err := canonicalNumber(string(n), field)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = c
+		}
+		if len(parts) == 0 {
+			return "", errf(field, "empty list")
+		}
+		return strings.Join(parts, ","), nil
 	default:
 		return "", errf(field, "an object is not a flag value; give a number, string or boolean")
 	}
@@ -393,7 +417,7 @@ func canonicalNumber(lit, field string) (string, error) {
 // hash identifies the expansion: experiment, base and axes in order.
 func (s *Spec) hash() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00", s.Experiment)
+	fmt.Fprintf(h, "%s\x00%s\x00", s.Experiment, s.Scale)
 	for _, p := range s.Base {
 		fmt.Fprintf(h, "b\x00%s\x00%s\x00", p.Name, p.Value)
 	}
@@ -466,7 +490,11 @@ func (s *Spec) JSON(results string) []byte {
 		}
 		return str(v)
 	}
-	fmt.Fprintf(&b, "{\n  \"experiment\": %s,\n  \"base\": {", str(s.Experiment))
+	fmt.Fprintf(&b, "{\n  \"experiment\": %s,\n", str(s.Experiment))
+	if s.Scale != "" {
+		fmt.Fprintf(&b, "  \"scale\": %s,\n", str(s.Scale))
+	}
+	b.WriteString("  \"base\": {")
 	for i, p := range s.Base {
 		if i > 0 {
 			b.WriteString(",")
@@ -500,4 +528,26 @@ func (s *Spec) JSON(results string) []byte {
 	b.Truncate(b.Len() - 2) // the last ",\n"
 	b.WriteString("\n}\n")
 	return b.Bytes()
+}
+
+// Override returns s with the fields set in o replacing its own and extra
+// sbatch flags appended (the CLI's flags over the specification's).
+func (s Slurm) Override(o Slurm, extra []string) Slurm {
+	if o.Partition != "" {
+		s.Partition = o.Partition
+	}
+	if o.Time != "" {
+		s.Time = o.Time
+	}
+	if o.CPUsPerTask > 0 {
+		s.CPUsPerTask = o.CPUsPerTask
+	}
+	if o.Mem != "" {
+		s.Mem = o.Mem
+	}
+	if o.MaxParallel > 0 {
+		s.MaxParallel = o.MaxParallel
+	}
+	s.Extra = append(append([]string(nil), s.Extra...), extra...)
+	return s
 }

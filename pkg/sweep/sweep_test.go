@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,35 +13,40 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sgdescape/sgdescape/pkg/experiment"
+	"github.com/sgdescape/sgdescape/pkg/linreg"
+	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
-// fakeCommands checks flags with a real flag.FlagSet, like the CLI does.
-type fakeCommands struct{}
+// testRegistry holds the experiments the tests sweep, registered as
+// pkg/registry registers them (pkg/registry cannot be imported here: it
+// imports pkg/sweep/validity, which imports this package).
+var testRegistry = registryOf{
+	experiment.Define(experiment.Def[theory.Inputs, theory.Summary]{Name: "theory", Summary: "closed forms", Native: "closed form", Preset: theory.Example, Run: theory.Evaluate}),
+	experiment.Define(experiment.Def[linreg.StationaryConfig, linreg.StationaryResult]{Name: "stationary", Summary: "Fig. 3a", Native: linreg.Engine, Preset: linreg.PaperStationary, Run: linreg.Stationary}),
+	experiment.Define(experiment.Def[linreg.FPTConfig, linreg.FPTResult]{Name: "fpt", Variant: "linreg", Selector: "model", Summary: "Fig. 3b", Native: linreg.Engine, Preset: linreg.AutoFPT, Run: linreg.FPT}),
+}
 
-func (fakeCommands) Experiments() []string { return []string{"fpt", "stationary"} }
+type registryOf []experiment.Entry
 
-func (fakeCommands) Check(exp string, args []string) error {
-	fs := flag.NewFlagSet(exp, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Float64("eta", 0.1, "")
-	fs.Int("B", 1, "")
-	fs.Int("P", 1, "")
-	fs.Uint64("seed", 1, "")
-	fs.String("c", "1.5,2", "")
-	fs.Bool("flag", false, "")
-	model := fs.String("model", "linreg", "")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *model == "mlp" {
-		for _, a := range args {
-			if strings.HasPrefix(a, "-P=") {
-				return errors.New("flag provided but not defined: -P")
-			}
+func (r registryOf) Lookup(name, variant string) (experiment.Entry, bool) {
+	for _, e := range r {
+		if e.Name == name && (variant == "" || e.Variant == variant) {
+			return e, true
 		}
+	}
+	return experiment.Entry{}, false
+}
+
+func (r registryOf) Variants(name string) []string {
+	if name == "fpt" {
+		return []string{"linreg", "mlp"}
 	}
 	return nil
 }
+
+func (r registryOf) Names() []string { return []string{"theory", "stationary", "fpt"} }
 
 func mustPlan(t *testing.T, spec string) *Plan {
 	t.Helper()
@@ -51,7 +54,7 @@ func mustPlan(t *testing.T, spec string) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(s, fakeCommands{}, 0)
+	p, err := NewPlan(s, testRegistry, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,7 @@ func TestExpandOrder(t *testing.T) {
 	for _, eta := range []string{"0.05", "0.1", "0.2"} {
 		for _, seed := range []string{"1", "2"} {
 			for _, b := range []string{"1", "4"} {
-				want := []Param{{"eta", eta}, {"seed", seed}, {"B", b}}
+				want := []Param{{Name: "eta", Value: eta}, {Name: "seed", Value: seed}, {Name: "B", Value: b}}
 				if got := p.Tasks[i].Params; !reflect.DeepEqual(got, want) || p.Tasks[i].Index != i {
 					t.Errorf("task %d: %v, want %v", i, got, want)
 				}
@@ -92,8 +95,8 @@ func TestExpandOrder(t *testing.T) {
 }
 
 func TestKeysIndependentOfOrder(t *testing.T) {
-	a := mustPlan(t, `{"experiment": "fpt", "base": {"P": 5, "c": "2"}, "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
-	b := mustPlan(t, `{"experiment": "fpt", "base": {"c": "2", "P": 5}, "axes": {"B": [1, 2, 3], "eta": [0.1, 0.2]}}`)
+	a := mustPlan(t, `{"experiment": "fpt", "base": {"P": 5, "c": "2,3"}, "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
+	b := mustPlan(t, `{"experiment": "fpt", "base": {"c": [2, 3.0], "P": 5}, "axes": {"B": [1, 2, 3], "eta": [0.1, 0.2]}}`)
 	kb := map[string]string{}
 	for _, tk := range b.Tasks {
 		kb[ParamString(tk.Params)] = tk.Key
@@ -107,9 +110,14 @@ func TestKeysIndependentOfOrder(t *testing.T) {
 	if a.Spec.Hash == b.Spec.Hash {
 		t.Error("different expansions share a spec hash")
 	}
-	c := mustPlan(t, `{"experiment": "stationary", "base": {"P": 5, "c": "2"}, "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
-	if c.Tasks[0].Key == a.Tasks[0].Key {
+	c := mustPlan(t, `{"experiment": "stationary", "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
+	d := mustPlan(t, `{"experiment": "theory", "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
+	if c.Tasks[0].Key == d.Tasks[0].Key {
 		t.Error("the experiment is not part of the key")
+	}
+	e := mustPlan(t, `{"experiment": "theory", "scale": "paper", "axes": {"eta": [0.1, 0.2], "B": [1, 2]}}`)
+	if e.Tasks[0].Key == d.Tasks[0].Key {
+		t.Error("the scale is not part of the key")
 	}
 }
 
@@ -130,7 +138,18 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{`{"experiment": "fpt", "base": {"P": 1}, "axes": {"P": [1]}}`, "axes.P"},
 		{`{"experiment": "fpt", "base": {"json": true}}`, "base.json"},
 		{`{"experiment": "fpt", "base": {"-P": 1}}`, "base.-P"},
-		{`{"experiment": "fpt", "axes": {"model": ["linreg", "mlp"], "P": [1, 2]}}`, "task 2 (model=mlp P=1)"},
+		{`{"experiment": "fpt", "axes": {"model": ["linreg", "mlp"], "P": [1, 2]}}`, "axes.model"},
+		{`{"experiment": "fpt", "base": {"model": "resnet"}}`, "base.model"},
+		{`{"experiment": "theory", "base": {"h": 1}}`, "base.h"},
+		{`{"experiment": "theory", "axes": {"hstar": [1, "1.0", 0.5, "5e-1"]}}`, "axes.hstar[1]"},
+		{`{"experiment": "theory", "axes": {"eta": [0.1, NaN]}}`, "axes"},
+		{`{"experiment": "theory", "axes": {"eta": [0.1, "NaN"]}}`, "axes.eta[1]"},
+		{`{"experiment": "theory", "axes": {"eta": [0.1, -1]}}`, "axes.eta[1]"},
+		{`{"experiment": "fpt", "base": {"c": "5,,6"}}`, "base.c"},
+		{`{"experiment": "stationary", "axes": {"N": [100, 2], "B": [1, 2]}}`, "task 3 (N=2 B=2)"},
+		{`{"experiment": "theory", "base": {"Lstar": 1}, "axes": {"Ls": [2, 0.5]}}`, "task 1 (Ls=0.5)"},
+		{`{"experiment": "fpt", "scale": "huge"}`, "scale"},
+		{`{"experiment": "fpt", "base": {"scale": "paper"}}`, "base.scale"},
 		{`{"experiment": "fpt", "max_tasks": 0}`, "max_tasks"},
 		{`{"experiment": "fpt", "max_tasks": 3, "axes": {"P": [1, 2], "B": [1, 2]}}`, "max_tasks"},
 		{`{"experiment": "fpt", "slurm": {"mem": "4G; rm -rf /"}}`, "slurm.mem"},
@@ -141,7 +160,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	} {
 		s, err := Parse([]byte(c.spec))
 		if err == nil {
-			_, err = NewPlan(s, fakeCommands{}, 0)
+			_, err = NewPlan(s, testRegistry, 0)
 		}
 		var se *Error
 		if !errors.As(err, &se) {
@@ -159,24 +178,37 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// Values are made canonical by the parameters' own declarations: equal
+// values written differently are one value, and one key.
 func TestCanonicalValues(t *testing.T) {
-	s, err := Parse([]byte(`{"experiment": "fpt", "base": {"a": 0.10, "b": 1e6, "c": 5.0, "d": "1.5,2", "e": true, "f": -3, "g": 1e-7, "h": 12345678901234567890}}`))
-	if err != nil {
-		t.Fatal(err)
+	p := mustPlan(t, `{"experiment": "fpt", "base": {"eta": "0.10", "N": 1e4, "xstd": 5.0, "c": [1.5, 2.0], "seed": 12345678901234567890},
+		"axes": {"B": [1, "2", 3.0]}}`)
+	want := []Param{{Name: "eta", Value: "0.1"}, {Name: "N", Value: "10000"}, {Name: "xstd", Value: "5"}, {Name: "c", Value: "1.5,2"}, {Name: "seed", Value: "12345678901234567890"}}
+	for i, b := range p.Spec.Base {
+		if b.Name != want[i].Name || b.Value != want[i].Value {
+			t.Errorf("base %d: %s=%s, want %s=%s", i, b.Name, b.Value, want[i].Name, want[i].Value)
+		}
 	}
-	want := []Param{{"a", "0.1"}, {"b", "1000000"}, {"c", "5"}, {"d", "1.5,2"}, {"e", "true"}, {"f", "-3"}, {"g", "1e-07"}, {"h", "12345678901234567890"}}
-	if !reflect.DeepEqual(s.Base, want) {
-		t.Errorf("%v, want %v", s.Base, want)
+	if got := p.Spec.Axes[0].Values; !reflect.DeepEqual(got, []string{"1", "2", "3"}) {
+		t.Errorf("axis values %v", got)
+	}
+	q := mustPlan(t, `{"experiment": "fpt", "base": {"eta": 0.1, "N": 10000, "xstd": "5", "c": "1.5,2", "seed": 12345678901234567890}, "axes": {"B": [1, 2, 3]}}`)
+	for i := range p.Tasks {
+		if p.Tasks[i].Key != q.Tasks[i].Key {
+			t.Errorf("task %d: %s and %s for equal values", i, p.Tasks[i].Key, q.Tasks[i].Key)
+		}
 	}
 	// The snapshot parses back to the same expansion.
-	s.Axes = []Axis{{"eta", []string{"0.1", "0.2"}}}
-	s.Hash = s.hash()
-	back, err := Parse(s.JSON("/r"))
+	back, err := Parse(p.Spec.JSON("/r"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Hash != s.Hash || back.Results != "/r" {
-		t.Errorf("snapshot hash %s results %s, want %s /r", back.Hash, back.Results, s.Hash)
+	bp, err := NewPlan(back, testRegistry, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp.Spec.Hash != p.Spec.Hash || back.Results != "/r" || bp.Tasks[2].Key != p.Tasks[2].Key {
+		t.Errorf("snapshot hash %s results %s, want %s /r", bp.Spec.Hash, back.Results, p.Spec.Hash)
 	}
 }
 
@@ -187,7 +219,7 @@ func TestSizeGuardDoesNotOverflow(t *testing.T) {
 		vals[i] = fmt.Sprint(i)
 	}
 	for i := 0; i < 8; i++ { // 10^40 tasks
-		s.Axes = append(s.Axes, Axis{fmt.Sprint("a", i), vals})
+		s.Axes = append(s.Axes, Axis{Name: fmt.Sprint("a", i), Values: vals})
 	}
 	if _, err := s.Size(0); err == nil {
 		t.Fatal("10^40 tasks accepted")
@@ -281,13 +313,9 @@ func TestConcurrentWriters(t *testing.T) {
 	if torn > 0 {
 		t.Errorf("%d of %d reads saw a damaged record", torn, reads)
 	}
-	states, err := st.States(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range states {
-		if s != Done {
-			t.Errorf("task %d: %s", i, s)
+	for i, s := range st.States(p) {
+		if s.State != Done {
+			t.Errorf("task %d: %v", i, s)
 		}
 	}
 	left, _ := filepath.Glob(filepath.Join(st.Dir, "tasks", ".tmp-*"))
@@ -411,7 +439,7 @@ func BenchmarkPlan10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := NewPlan(s, fakeCommands{}, 0)
+		p, err := NewPlan(s, testRegistry, 0)
 		if err != nil || len(p.Tasks) != 10000 {
 			b.Fatal(err)
 		}
@@ -462,7 +490,7 @@ func mustPlanB(b *testing.B, spec string) *Plan {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := NewPlan(s, fakeCommands{}, 0)
+	p, err := NewPlan(s, testRegistry, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -470,7 +498,7 @@ func mustPlanB(b *testing.B, spec string) *Plan {
 }
 
 func TestSpecJSONRoundTrip(t *testing.T) {
-	s, err := Parse([]byte(`{"experiment": "fpt", "base": {"c": "1.5,2", "P": 5, "flag": true, "widths": "10"}, "axes": {"eta": [0.05, 1e-1], "model": ["linreg"]}, "slurm": {"time": "01:00:00"}}`))
+	s, err := Parse([]byte(`{"experiment": "fpt", "scale": "paper", "base": {"c": "1.5,2", "P": 5, "flag": true, "widths": "10"}, "axes": {"eta": [0.05, 1e-1], "model": ["linreg"]}, "slurm": {"time": "01:00:00"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,11 +511,81 @@ func TestSpecJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	if back.Hash != s.Hash || back.Slurm.Time != "01:00:00" {
+	if back.Hash != s.Hash || back.Slurm.Time != "01:00:00" || back.Scale != "paper" {
 		t.Errorf("round trip changed the spec:\n%s", b)
 	}
 	empty := &Spec{Experiment: "theory"}
 	if _, err := Parse(empty.JSON("")); err != nil {
 		t.Errorf("%v\n%s", err, empty.JSON(""))
+	}
+}
+
+// A record that cannot be trusted is damaged, reported with its reason and
+// rerun — never counted as done, never aborting status or collect: a
+// truncated record, garbage, another task's record copied over this one's,
+// a record marked done without a result.
+func TestDamagedRecords(t *testing.T) {
+	p := mustPlan(t, `{"experiment": "theory", "axes": {"eta": [0.1, 0.2, 0.3, 0.4, 0.5]}}`)
+	st := Store{Dir: t.TempDir()}
+	good := `{"result": {"phi": 11}, "provenance": {"cache_key": "k"}}`
+	for i := range p.Tasks {
+		if err := st.Write(record(p, i, good)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := func(i int) string { return filepath.Join(st.Dir, "tasks", p.Tasks[i].Key+".json") }
+	whole, _ := os.ReadFile(path(0))
+	os.WriteFile(path(0), whole[:len(whole)/2], 0o644)      // truncated
+	os.WriteFile(path(1), []byte("garbage\x00\x01"), 0o644) // not JSON
+	other, _ := os.ReadFile(path(3))                        // task 3's record …
+	os.WriteFile(path(2), other, 0o644)                     // … copied over task 2's
+	empty := record(p, 4, good)
+	empty.Result = nil
+	b, _ := json.Marshal(empty)
+	os.WriteFile(path(4), b, 0o644) // done without a result
+	states := st.States(p)
+	want := []string{Damaged, Damaged, Damaged, Done, Damaged}
+	for i, s := range states {
+		if s.State != want[i] || (s.State == Damaged && s.Why == "") {
+			t.Errorf("task %d: %+v, want %s with a reason", i, s, want[i])
+		}
+	}
+	if !strings.Contains(states[2].Why, "belongs to task key") {
+		t.Errorf("copied record: %q", states[2].Why)
+	}
+	if got := Todo(states, true); !reflect.DeepEqual(got, []int{0, 1, 2, 4}) {
+		t.Errorf("todo %v: damaged records must be rerun", got)
+	}
+	s := p.Status("spec.json", st, 5)
+	if s.Counts[Damaged] != 4 || s.Counts[Done] != 1 {
+		t.Errorf("status counts %v", s.Counts)
+	}
+	var out bytes.Buffer
+	if err := s.Write(&out, "theory", 10); err != nil || !strings.Contains(out.String(), "DAMAGED") {
+		t.Errorf("status text: %v\n%s", err, out.String())
+	}
+	tab, missing, err := Collect(p, st)
+	if err != nil || !reflect.DeepEqual(missing, []int{0, 1, 2, 4}) || tab.Rows[1][1].Str != Damaged {
+		t.Errorf("collect: %v %v %v", err, missing, tab.Rows[1][1])
+	}
+}
+
+// A plan that cannot fit in memory is refused before it is built (was a Go
+// out-of-memory crash at -max-tasks 200000000).
+func TestPlanMemoryChecked(t *testing.T) {
+	var a, b []string
+	for i := range 20000 {
+		a = append(a, fmt.Sprint(0.001*float64(i+1)))
+	}
+	for i := range 10000 {
+		b = append(b, fmt.Sprint(i+1))
+	}
+	s, err := Parse([]byte(`{"experiment": "theory", "axes": {"eta": [` + strings.Join(a, ",") + `], "n": [` + strings.Join(b, ",") + `]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewPlan(s, testRegistry, 200000000)
+	if err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("2·10⁸ tasks: %v", err)
 	}
 }

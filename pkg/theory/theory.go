@@ -149,11 +149,58 @@ func KappaPowerLaw(s SGD, b Barrier) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	e, err := EscapeExponent(s, b.N)
-	if err != nil {
+	t, _ := Temperature(s)
+	return PowerLawRate(math.Sqrt(s.HStar*hs)/(2*math.Pi), 1/t, b)
+}
+
+// KramersPrefactor is the prefactor of Eq. 15 and of Kramers' law (Eq. 5)
+// for a minimum and an index-1 saddle with their full Hessians:
+// (|h_eˢ|/2π)·√(det H(θ*)/|det H(θˢ)|), with h_eˢ < 0 the saddle's negative
+// eigenvalue. For n = 1 it is √(h*|hˢ|)/2π; KappaPowerLaw assumes the saddle's
+// other eigenvalues equal the minimum's, which gives √(h*|h_eˢ|)/2π for any n.
+func KramersPrefactor(hSaddle, detStar, detSaddle float64) (float64, error) {
+	switch {
+	case !(hSaddle < 0) || math.IsInf(hSaddle, 0):
+		return 0, fmt.Errorf("theory: the saddle's escape eigenvalue h_eˢ must be negative and finite, got %v", hSaddle)
+	case !(detStar > 0) || math.IsInf(detStar, 0):
+		return 0, fmt.Errorf("theory: det H(θ*) must be positive and finite at a minimum, got %v", detStar)
+	case !(detSaddle < 0) || math.IsInf(detSaddle, 0):
+		return 0, fmt.Errorf("theory: det H(θˢ) must be negative and finite at an index-1 saddle, got %v", detSaddle)
+	}
+	return math.Abs(hSaddle) / (2 * math.Pi) * math.Sqrt(detStar/math.Abs(detSaddle)), nil
+}
+
+// checkRate validates the arguments of the rates in β.
+func checkRate(prefactor, beta float64, b Barrier) error {
+	switch {
+	case !(prefactor > 0) || math.IsInf(prefactor, 0):
+		return fmt.Errorf("theory: the prefactor must be positive and finite, got %v", prefactor)
+	case !(beta > 0) || math.IsInf(beta, 0):
+		return fmt.Errorf("theory: β = B/(ηh*) must be positive and finite, got %v", beta)
+	case !(b.LStar > 0) || math.IsInf(b.LStar, 0) || !(b.LSaddle >= b.LStar) || math.IsInf(b.LSaddle, 0):
+		return fmt.Errorf("theory: a barrier needs 0 < L(θ*) ≤ L(θˢ) < ∞, got %v and %v", b.LStar, b.LSaddle)
+	}
+	return checkDim(b.N)
+}
+
+// PowerLawRate is Eq. 15 in β = B/(ηh*) with a given prefactor (for example
+// KramersPrefactor of a landscape's exact Hessians):
+// prefactor·[L(θˢ)/L(θ*)]^−(β + 1 − n/2). b.HSaddle is not used.
+func PowerLawRate(prefactor, beta float64, b Barrier) (float64, error) {
+	if err := checkRate(prefactor, beta, b); err != nil {
 		return 0, err
 	}
-	return math.Sqrt(s.HStar*hs) / (2 * math.Pi) * math.Pow(b.LSaddle/b.LStar, -e), nil
+	return prefactor * math.Pow(b.LSaddle/b.LStar, -(beta+1-b.N/2)), nil
+}
+
+// ArrheniusRate is Eq. 5 (Kramers) in β = B/(ηh*) with a given prefactor:
+// with the matched D = ηL*h*/B = L*/β (GLDDiffusion),
+// prefactor·exp(−β[L(θˢ) − L(θ*)]/L(θ*)). b.HSaddle is not used.
+func ArrheniusRate(prefactor, beta float64, b Barrier) (float64, error) {
+	if err := checkRate(prefactor, beta, b); err != nil {
+		return 0, err
+	}
+	return prefactor * math.Exp(-(b.LSaddle-b.LStar)*beta/b.LStar), nil
 }
 
 // LogKappaPowerLaw returns ln κ of KappaPowerLaw, computed without forming κ,

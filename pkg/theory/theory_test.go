@@ -1,7 +1,9 @@
 package theory
 
 import (
+	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -155,5 +157,58 @@ func TestRejectsBadInput(t *testing.T) {
 	}
 	if _, err := ImpliedDim(good, math.NaN()); err == nil {
 		t.Error("ImpliedDim accepted NaN slope")
+	}
+}
+
+// The rates in β agree with the rates in (η, B, h*) of the same barrier:
+// Eq. 15 bit for bit with the old closed form, Eq. 5 to rounding; the
+// prefactor of exact Hessians is √(h*|hˢ|)/2π in one dimension.
+func TestRatesInBeta(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 200; i++ {
+		s := SGD{Eta: 0.01 + rng.Float64(), B: float64(1 + rng.IntN(16)), HStar: 0.1 + 3*rng.Float64()}
+		b := Barrier{LStar: 0.1 + rng.Float64(), N: float64(1 + rng.IntN(5)), HSaddle: 0.1 + rng.Float64()}
+		b.LSaddle = b.LStar * (1 + 2*rng.Float64())
+		tt, _ := Temperature(s)
+		pref := math.Sqrt(s.HStar*b.HSaddle) / (2 * math.Pi)
+		old := pref * math.Pow(b.LSaddle/b.LStar, -((1+1/tt)-b.N/2))
+		kp, err1 := KappaPowerLaw(s, b)
+		pl, err2 := PowerLawRate(pref, s.B/(s.Eta*s.HStar), b)
+		ka, err3 := KappaArrhenius(s, b)
+		ar, err4 := ArrheniusRate(pref, s.B/(s.Eta*s.HStar), b)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			t.Fatal(err)
+		}
+		if kp != old {
+			t.Fatalf("%+v %+v: KappaPowerLaw %v, the closed form before PowerLawRate %v", s, b, kp, old)
+		}
+		if math.Abs(pl/kp-1) > 1e-12 || math.Abs(ar/ka-1) > 1e-12 {
+			t.Fatalf("%+v %+v: in β %v, %v; in η %v, %v", s, b, pl, ar, kp, ka)
+		}
+	}
+	p, err := KramersPrefactor(-0.8, 1.2, -0.8)
+	if err != nil || math.Abs(p-math.Sqrt(1.2*0.8)/(2*math.Pi)) > 1e-15 {
+		t.Errorf("1-D prefactor %v %v, want √(h*|hˢ|)/2π", p, err)
+	}
+	// n = 2: eigenvalues (1.2, 3) at θ*, (−0.8, 2) at θˢ.
+	if p, _ := KramersPrefactor(-0.8, 1.2*3, -0.8*2); math.Abs(p-0.8/(2*math.Pi)*math.Sqrt(3.6/1.6)) > 1e-15 {
+		t.Errorf("2-D prefactor %v", p)
+	}
+	for _, bad := range [][3]float64{{0.8, 1, -1}, {-0.8, 0, -1}, {-0.8, 1, 1}, {math.NaN(), 1, -1}, {-0.8, math.Inf(1), -1}} {
+		if _, err := KramersPrefactor(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("prefactor %v accepted", bad)
+		}
+	}
+	ok := Barrier{LStar: 1, LSaddle: 2, N: 1}
+	for _, c := range []struct {
+		pref, beta float64
+		b          Barrier
+	}{{0, 1, ok}, {1, 0, ok}, {1, math.Inf(1), ok}, {math.NaN(), 1, ok}, {1, 1, Barrier{LStar: 2, LSaddle: 1, N: 1}}, {1, 1, Barrier{LStar: 1, LSaddle: 2, N: 0.5}}} {
+		if _, err := PowerLawRate(c.pref, c.beta, c.b); err == nil {
+			t.Errorf("PowerLawRate(%v, %v, %+v) accepted", c.pref, c.beta, c.b)
+		}
+		if _, err := ArrheniusRate(c.pref, c.beta, c.b); err == nil {
+			t.Errorf("ArrheniusRate(%v, %v, %+v) accepted", c.pref, c.beta, c.b)
+		}
 	}
 }

@@ -108,6 +108,8 @@ func FromFrame(fr *sweep.Frame, x, y string, r Ratio, tol float64, keep func(row
 			m.Why[j][i] = fr.Str(row, "status")
 		case fr.Float(row, "diverged") > 0 || fr.Str(row, "diverged") == "true":
 			m.Why[j][i] = "diverged"
+		case fr.Str(row, "slower_than_budget") == "true":
+			m.Why[j][i] = "slower than the step budget"
 		case math.IsNaN(v):
 			m.Why[j][i] = "no fit"
 		case !(th > 0):
