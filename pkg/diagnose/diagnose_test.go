@@ -197,6 +197,8 @@ func TestNativeCrossCheck(t *testing.T) {
 		{"trace ratio", e.TraceRatio, ne.TraceRatio, 1e-4}, {"participation", e.Participation, ne.Participation, 1e-4},
 		{"entropy", e.Entropy, ne.Entropy, 1e-4}, {"count above λ1/10", float64(e.AboveTenth), float64(ne.AboveTenth), 0},
 		{"Lanczos top GN", r.GaussNewton.Values[0], ms.Result.HStar, 1e-5},
+		// Tr G from the per-sample Jacobian norms (noise) against the sum of the dense eigenvalues (hessian).
+		{"trace ratio, exact trace", float64(r.TraceRatioExact), ne.TraceRatio, 1e-4},
 	} {
 		d := relErr(c.got, c.want)
 		if d > c.tol {

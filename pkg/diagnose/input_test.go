@@ -14,6 +14,7 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/data"
 	"github.com/sgdescape/sgdescape/pkg/model"
 	"github.com/sgdescape/sgdescape/pkg/onnxmodel"
+	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/run"
 )
 
@@ -220,4 +221,42 @@ func nanModel(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// The declared parameters bind the configuration's fields, and their bounds
+// refuse what Validate refuses; WriteText prints the verdict.
+func TestDeclareAndText(t *testing.T) {
+	c := Defaults()
+	s := param.Declare(&c)
+	for _, name := range []string{"onnx", "data", "targets", "loss", "eta", "B", "loss-ratio", "lanczos", "topk", "dense-max", "curvature", "seed", "continue"} {
+		if _, ok := s.Lookup(name); !ok {
+			t.Errorf("parameter %s is not declared", name)
+		}
+	}
+	if _, err := s.Apply([]param.Setting{{Name: "eta", Value: "0.25"}, {Name: "curvature", Value: "hessian"}, {Name: "onnx", Value: "m.onnx"}}, "diagnose"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Eta != 0.25 || c.Curvature != CurvatureHessian || c.Model != "m.onnx" {
+		t.Errorf("settings not applied: %+v", c)
+	}
+	for _, bad := range []param.Setting{{Name: "eta", Value: "0"}, {Name: "loss-ratio", Value: "1"}, {Name: "loss", Value: "hinge"}, {Name: "lanczos", Value: "0"}} {
+		if _, err := s.Apply([]param.Setting{bad}, "diagnose"); err == nil {
+			t.Errorf("%s = %s accepted", bad.Name, bad.Value)
+		}
+	}
+	env := testEnv(t)
+	cfg := small(t, t.TempDir(), 3, 40)
+	res, err := Diagnose(context.Background(), env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.Result.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"verdict", res.Result.Stability.Verdict, "Tr Σ at B = 8", "n_c (Eq. 16)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
 }
