@@ -106,7 +106,8 @@ const (
 // Fixture returns the diagnosis of a committed PyTorch fixture with the
 // η, B and loss it was trained with (the MLP: η = 0.5, B = 20, mean-square
 // loss; the CNN: η = 0.05, B = 20, cross-entropy), other settings from
-// Defaults. Paths are absolute when the repository root is found.
+// Defaults. Paths are relative to the repository root (Diagnose finds
+// them from any working directory inside the repository).
 func Fixture(name string) (Config, error) {
 	c := Defaults()
 	switch name {
@@ -118,13 +119,20 @@ func Fixture(name string) (Config, error) {
 		return c, fmt.Errorf("diagnose: unknown fixture %q (known: %s, %s)", name, FixtureMNIST, FixtureCIFAR)
 	}
 	dir := filepath.Join("pkg", "onnxmodel", "testdata")
-	if root, ok := run.RepoRoot(); ok {
-		dir = filepath.Join(root, dir)
-	}
 	c.Model = filepath.Join(dir, name+".onnx")
 	c.Data = filepath.Join(dir, name+"_x.npy")
 	c.Targets = filepath.Join(dir, name+"_y.npy")
 	return c, nil
+}
+
+// PaperFixture is the registry's preset of `diagnose` and notebook 08's
+// diagnosis: the committed PyTorch MLP on MNIST (FixtureMNIST) at the η and
+// B it was trained with, continued for 2 400 SGD steps (200 epochs of its
+// 256 images) to measure 𝒩 against L, at both scales (the fixture is small).
+func PaperFixture(run.Scale) Config {
+	c, _ := Fixture(FixtureMNIST)
+	c.ContinueSteps = 2400
+	return c
 }
 
 // Validate checks the settings that do not need the files; the rest (B ≤

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -191,6 +193,25 @@ type keyed struct {
 	TargetsSHA256 string `json:"targets_sha256"`
 }
 
+// locate returns the path to open for p: p itself when it exists (relative
+// to the working directory), else p under the repository root when it is
+// there (the fixtures' paths are relative to the root, so presets and
+// records do not depend on where the repository is), else p.
+func locate(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	if _, err := os.Stat(filePart(p)); err == nil {
+		return p
+	}
+	if root, ok := run.RepoRoot(); ok {
+		if _, err := os.Stat(filepath.Join(root, filePart(p))); err == nil {
+			return filepath.Join(root, p)
+		}
+	}
+	return p
+}
+
 // filePart strips an .npz member name ("data.npz:x" → "data.npz").
 func filePart(p string) string {
 	if i := strings.LastIndex(p, ".npz:"); i >= 0 {
@@ -216,7 +237,7 @@ func Diagnose(ctx context.Context, env run.Env, cfg Config) (run.Result[Result],
 		dst  *string
 		what string
 	}{{cfg.Model, &k.ModelSHA256, "model"}, {filePart(cfg.Data), &k.InputsSHA256, "inputs"}, {filePart(cfg.Targets), &k.TargetsSHA256, "targets"}} {
-		h, err := data.FileSHA256(f.path)
+		h, err := data.FileSHA256(locate(f.path))
 		if err != nil {
 			return run.Result[Result]{}, run.BadInput(fmt.Errorf("diagnose: cannot read the %s file %s: %v", f.what, f.path, oneLine(err)))
 		}
@@ -382,14 +403,14 @@ func denseDim(a model.Arch, n int) int {
 
 // load reads the files and checks that they fit together.
 func load(cfg Config) (*problem, error) {
-	xs, err := data.ReadArray(cfg.Data)
+	xs, err := data.ReadArray(locate(cfg.Data))
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("inputs: %w", err))
 	}
 	if err := xs.CheckFinite(); err != nil {
 		return nil, inputErr(fmt.Errorf("inputs: %w", err))
 	}
-	ys, err := data.ReadArray(cfg.Targets)
+	ys, err := data.ReadArray(locate(cfg.Targets))
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("targets: %w", err))
 	}
@@ -410,7 +431,7 @@ func load(cfg Config) (*problem, error) {
 	if len(sample) == 0 {
 		sample = []int{1}
 	}
-	m, err := onnxmodel.Load(cfg.Model, sample)
+	m, err := onnxmodel.Load(locate(cfg.Model), sample)
 	if err != nil {
 		return nil, inputErr(err)
 	}
