@@ -249,7 +249,7 @@ $(BENCH_VENV)/.installed: cmd/benchcompare/requirements-torch.txt
 	@$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $< || { echo "error: pip could not install $<"; exit 1; }
 	@touch $@
 
-FUZZ_TARGETS := ./pkg/data:FuzzReadIDX ./pkg/data:FuzzReadCIFAR
+FUZZ_TARGETS := ./pkg/data:FuzzReadIDX ./pkg/data:FuzzReadCIFAR ./pkg/data:FuzzParseNPY ./pkg/data:FuzzParseCSV
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "   fuzz $$name ($$pkg)"; go test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x $$pkg; done

@@ -5,11 +5,15 @@ go 1.26
 require (
 	codeberg.org/go-fonts/dejavu v0.4.0
 	github.com/gomlx/gomlx v0.26.0
+	github.com/gomlx/onnx-gomlx v0.3.4
 	github.com/janpfeifer/gonb v0.11.1
-	golang.org/x/exp v0.0.0-20250819193227-8b4c13bb791b
+	github.com/sbinet/npyio v0.6.0
+	golang.org/x/exp v0.0.0-20251023183803-a4bb9ffd2546
 	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/plot v0.17.0
 )
+
+require github.com/gomlx/exceptions v0.0.3 // indirect
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect

@@ -23,6 +23,7 @@ var tiny = map[string][]string{
 	"decoupling": {"-N", "100", "-epochs", "0,1", "-topk", "5"},
 	"noise":      {"-N", "200", "-widths", "20", "-epochs", "4", "-every", "1", "-boot", "50"},
 	"spectrum":   {"-N", "200", "-pretrain-epochs", "20", "-check-every", "5", "-window", "2"},
+	"diagnose":   {"-continue", "0", "-lanczos", "5", "-topk", "3", "-dense-max", "0"},
 	"fpt mlp": {"-N", "200", "-pretrain-epochs", "20", "-check-every", "5", "-window", "2", "-allow-nonstationary",
 		"-eta", "0.016", "-c", "1.5,2", "-runs", "4", "-maxsteps", "20000", "-boot", "50"},
 }

@@ -1,10 +1,12 @@
 package compare
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/sgdescape/sgdescape/pkg/diagnose"
 	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
@@ -225,5 +227,30 @@ func TestWhatif(t *testing.T) {
 	}
 	if !strings.Contains(verdict, "at 3 of 4") || !strings.Contains(verdict, "at 1 of 2 values of $P$") || !strings.Contains(verdict, "eta=2: 0.50") {
 		t.Errorf("verdict: %s", verdict)
+	}
+}
+
+// Diagnose says agree where Eq. 9 and Eq. 6 hold and counts the estimators
+// of n below n_c; a cross-entropy diagnosis (no decoupled prediction) has
+// no Eq. 9 row and no NaN in its figures' JSON.
+func TestDiagnose(t *testing.T) {
+	r := diagnose.Result{L: 0.1, HStar: 3, Noise: diagnose.Noise{Strength: 2, Ratio: 0.98},
+		Continuation: &diagnose.Continuation{Steps: 100, Slope: 0.95, SlopeCI: run.NewInterval(0.9, 1.02)},
+		Stability: diagnose.Stability{Eta: 0.1, B: 20, NC: 30, Verdict: "ambiguous", Estimators: []diagnose.Verdict{
+			{Estimator: "trace ratio", N: 20, Stable: true}, {Estimator: "participation", N: 40}}}}
+	f, tab, verdict := Diagnose(r)
+	if len(tab.Rows) != 4 || tab.Rows[0][3] != "yes" || tab.Rows[1][3] != "yes" || tab.Rows[2][3] != "yes" || tab.Rows[3][3] != "no" {
+		t.Errorf("rows %v", tab.Rows)
+	}
+	if !strings.Contains(verdict, "not stable by 1 of 2") || !strings.Contains(verdict, "proportional") || float64(f.ContinuationSlope) != 0.95 {
+		t.Errorf("verdict %q", verdict)
+	}
+	r.Noise.Ratio, r.Continuation = run.Float(math.NaN()), nil
+	f, tab, _ = Diagnose(r)
+	if len(tab.Rows) != 2 {
+		t.Errorf("cross-entropy rows %v", tab.Rows)
+	}
+	if _, err := json.Marshal(f); err != nil {
+		t.Errorf("figures with undefined numbers: %v", err)
 	}
 }

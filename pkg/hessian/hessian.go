@@ -275,10 +275,7 @@ type GNSpectrum struct {
 func GaussNewton(be backends.Backend, a model.Arch, params []*tensors.Tensor, x []float32, n int, force Route) (GNSpectrum, error) {
 	P := a.NumParams()
 	rows := n * a.Outputs
-	gramOK := a.Outputs == 1
-	for _, l := range a.Layers {
-		gramOK = gramOK && l.Kind != model.KindConv3
-	}
+	gramOK := a.Outputs == 1 && a.DenseOnly()
 	route := RouteP
 	if gramOK && rows < P {
 		route = RouteGram

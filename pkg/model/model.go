@@ -51,12 +51,51 @@ type Layer struct {
 	Out  int  `json:"out,omitempty"` // output features or channels
 }
 
-// Arch is a network architecture.
+// Arch is a network architecture: the project's own (Layers) or one given
+// by its own graph (Net, an imported network).
 type Arch struct {
 	Name    string  `json:"name"`
-	Input   []int   `json:"input"` // per-sample input shape: [D] (MLP) or [H, W, C] (CNN)
+	Input   []int   `json:"input"` // per-sample input shape: [D] (MLP) or [H, W, C] (CNN); for a Net, its own per-sample shape
 	Layers  []Layer `json:"layers"`
 	Outputs int     `json:"outputs"`
+	// Net, when set, replaces Layers: Params, Forward and Apply delegate to
+	// it (an imported network, see pkg/onnxmodel). Layers is then empty.
+	Net Network `json:"-"`
+}
+
+// Network is a network that builds its own graph instead of being a list of
+// Layers (an imported ONNX model). It keeps the contract every consumer of
+// Arch relies on (pkg/noise, pkg/hessian, pkg/train): the parameters are
+// pairs (weight [k, c], bias [c]), one pair per Tap and in Tap order, and
+// the pre-activation of tap l is A_l = U_l·W_l + b_l, so that per-sample
+// gradients are Σ_p U_l[μ,p]ᵀ δ_l[μ,p] (weight, flattened row-major) and
+// Σ_p δ_l[μ,p] (bias).
+type Network interface {
+	// Params lists the parameter tensors, (weight, bias) per tap.
+	Params() []Param
+	// Forward builds f(θ, x) for x [n, InputSize] in the dtype of the
+	// parameters, returning the outputs [n, Outputs] and one Tap per pair.
+	Forward(params []*Node, x *Node) (*Node, []Tap, error)
+	// FloatsPerSample estimates the values one sample holds in the largest
+	// intermediate buffers of a per-sample gradient graph (for chunk sizes).
+	FloatsPerSample() int
+	// DenseOnly reports whether every tap has a single position (no
+	// convolution or shared weights), the condition of the N×N Gram route.
+	DenseOnly() bool
+}
+
+// DenseOnly reports whether every parametric layer is dense (one position
+// per sample): the condition of the Gram routes of pkg/noise and pkg/hessian.
+func (a Arch) DenseOnly() bool {
+	if a.Net != nil {
+		return a.Net.DenseOnly()
+	}
+	for _, l := range a.Layers {
+		if l.Kind == KindConv3 {
+			return false
+		}
+	}
+	return true
 }
 
 // MLP returns in → widths… → out with ReLU after every hidden layer and no
@@ -136,6 +175,9 @@ type Param struct {
 // Params lists the parameter tensors in order: for every dense or conv
 // layer, its weight [k, c] then its bias [c]. For a 3×3 convolution k = 9·In.
 func (a Arch) Params() []Param {
+	if a.Net != nil {
+		return a.Net.Params()
+	}
 	var ps []Param
 	for i, l := range a.Layers {
 		switch l.Kind {
@@ -232,6 +274,12 @@ func (a Arch) ForwardIm2col(params []*Node, x *Node) (*Node, []Tap, error) {
 }
 
 func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []Tap, error) {
+	if a.Net != nil {
+		if want := len(a.Net.Params()); len(params) != want {
+			return nil, nil, fmt.Errorf("model: %s takes %d parameter tensors, got %d", a.Name, want, len(params))
+		}
+		return a.Net.Forward(params, x) // a Net has one form: native and im2col do not apply
+	}
 	if want := len(a.Params()); len(params) != want {
 		return nil, nil, fmt.Errorf("model: %s takes %d parameter tensors, got %d", a.Name, want, len(params))
 	}
@@ -348,39 +396,184 @@ func conv3x3KernelGrad(x, delta *Node) *Node {
 }
 
 // pad1 pads [n, H, W, C] with one row and column of zeros on every side,
-// [n, H+2, W+2, C], with Concatenate (whose gradient every backend has; the
-// gradient of Pad is missing in SimpleGo).
-func pad1(x *Node) *Node {
+// [n, H+2, W+2, C] (see padZeros).
+func pad1(x *Node) *Node { return padZeros(x, 1, 1, 1, 1) }
+
+// padZeros pads [n, H, W, C] with top/bottom rows and left/right columns of
+// zeros, with Concatenate (whose gradient every backend has; the gradient of
+// Pad is missing in SimpleGo).
+func padZeros(x *Node, top, bottom, left, right int) *Node {
+	if top == 0 && bottom == 0 && left == 0 && right == 0 {
+		return x
+	}
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
-	row := Zeros(x.Graph(), shapes.Make(x.DType(), n, 1, W, C))
-	p := Concatenate([]*Node{row, x, row}, 1)
-	col := Zeros(x.Graph(), shapes.Make(x.DType(), n, H+2, 1, C))
-	return Concatenate([]*Node{col, p, col}, 2)
+	p := x
+	if top > 0 || bottom > 0 {
+		parts := make([]*Node, 0, 3)
+		if top > 0 {
+			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), n, top, W, C)))
+		}
+		parts = append(parts, x)
+		if bottom > 0 {
+			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), n, bottom, W, C)))
+		}
+		p = Concatenate(parts, 1)
+	}
+	if left > 0 || right > 0 {
+		Hp := H + top + bottom
+		parts := make([]*Node, 0, 3)
+		if left > 0 {
+			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), n, Hp, left, C)))
+		}
+		parts = append(parts, p)
+		if right > 0 {
+			parts = append(parts, Zeros(x.Graph(), shapes.Make(x.DType(), n, Hp, right, C)))
+		}
+		p = Concatenate(parts, 2)
+	}
+	return p
 }
 
-// im2col3 turns [n, H, W, C] into [n, H, W, 9C]: the 3×3 neighbourhood of
-// every pixel (zero padded), ordered (dy, dx, channel). It is built from
-// Concatenate and Gather, whose gradients every backend supports (the
-// gradient of Slice needs Pad, which SimpleGo lacks).
-func im2col3(x *Node) *Node {
+// Window describes a 2-D convolution window: a KH×KW kernel, strides SH, SW,
+// zero padding (top, bottom, left, right) and dilations DH, DW (0 means 1
+// for strides and dilations).
+type Window struct {
+	KH, KW                               int
+	SH, SW                               int
+	PadTop, PadBottom, PadLeft, PadRight int
+	DH, DW                               int
+}
+
+func one(v int) int { return max(v, 1) }
+
+// OutSize returns the output height and width of the window on an H×W map,
+// and an error when the window does not fit or a size is not positive.
+func (w Window) OutSize(H, W int) (int, int, error) {
+	if w.KH < 1 || w.KW < 1 || w.SH < 0 || w.SW < 0 || w.DH < 0 || w.DW < 0 || w.PadTop < 0 || w.PadBottom < 0 || w.PadLeft < 0 || w.PadRight < 0 {
+		return 0, 0, fmt.Errorf("model: invalid convolution window %+v", w)
+	}
+	ho := (H+w.PadTop+w.PadBottom-one(w.DH)*(w.KH-1)-1)/one(w.SH) + 1
+	wo := (W+w.PadLeft+w.PadRight-one(w.DW)*(w.KW-1)-1)/one(w.SW) + 1
+	if ho < 1 || wo < 1 {
+		return 0, 0, fmt.Errorf("model: a %d×%d convolution window does not fit a %d×%d map", w.KH, w.KW, H, W)
+	}
+	return ho, wo, nil
+}
+
+// Patches turns [n, H, W, C] into [n, Ho, Wo, KH·KW·C]: the window of every
+// output position (zero padded), ordered (dy, dx, channel), so that a
+// convolution is Patches(x)·K with K [KH·KW·C, C'] (the im2col form, whose
+// taps give per-sample gradients). It is built from Concatenate (the
+// padding) and Gather, whose gradients every backend supports; its second
+// derivatives need Pad, which SimpleGo lacks (see PatchesMasked). The
+// window must fit (see OutSize).
+func Patches(x *Node, w Window) *Node {
 	dims := x.Shape().Dimensions
 	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
-	p := TransposeAllAxes(Reshape(pad1(x), n, (H+2)*(W+2), C), 1, 0, 2)
-	idx := make([]int32, 0, H*W*9)
-	for y := 0; y < H; y++ {
-		for x := 0; x < W; x++ {
-			for dy := 0; dy < 3; dy++ {
-				for dx := 0; dx < 3; dx++ {
-					idx = append(idx, int32((y+dy)*(W+2)+x+dx))
+	ho, wo, err := w.OutSize(H, W)
+	if err != nil {
+		panic(err) // graph-building code: callers check OutSize first
+	}
+	Hp, Wp := H+w.PadTop+w.PadBottom, W+w.PadLeft+w.PadRight
+	p := TransposeAllAxes(Reshape(padZeros(x, w.PadTop, w.PadBottom, w.PadLeft, w.PadRight), n, Hp*Wp, C), 1, 0, 2)
+	idx := make([]int32, 0, ho*wo*w.KH*w.KW)
+	w.each(ho, wo, func(py, px int) {
+		idx = append(idx, int32(py*Wp+px))
+	})
+	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, len(idx), 1))
+	g := Gather(p, ids) // [Ho·Wo·KH·KW, n, C]
+	g = TransposeAllAxes(g, 1, 0, 2)
+	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
+}
+
+// each calls fn with the padded-map coordinates (row, column) of every tap
+// of every output position, in the order of Patches: output row, output
+// column, kernel row, kernel column.
+func (w Window) each(ho, wo int, fn func(py, px int)) {
+	for y := 0; y < ho; y++ {
+		for x := 0; x < wo; x++ {
+			for dy := 0; dy < w.KH; dy++ {
+				for dx := 0; dx < w.KW; dx++ {
+					fn(y*one(w.SH)+dy*one(w.DH), x*one(w.SW)+dx*one(w.DW))
 				}
 			}
 		}
 	}
-	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, H*W*9, 1))
-	g := Gather(p, ids) // [H·W·9, n, C]
+}
+
+// PatchesMasked is Patches built from a single Gather of the unpadded map
+// (padding taps read a clamped pixel) times a 0/1 mask that zeroes the
+// padding taps: the same values (a padding tap is +0 or −0), and, with no
+// Concatenate, differentiable twice on every backend — the Hessian-vector
+// products of imported convolutional networks use it (pkg/onnxmodel).
+func PatchesMasked(x *Node, w Window) *Node {
+	g, mask, ho, wo := gatherWindows(x, w)
+	n, C := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	g = Mul(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
 	g = TransposeAllAxes(g, 1, 0, 2)
-	return Reshape(g, n, H, W, 9*C)
+	return Reshape(g, n, ho, wo, w.KH*w.KW*C)
+}
+
+// MaxPoolWindow is max pooling of [n, H, W, C] over the window w ([n, Ho,
+// Wo, C]): the maximum of the window's taps, padding taps excluded, as
+// ONNX's and PyTorch's MaxPool. The gradient goes to the first maximal tap
+// of each window (row by row), as PyTorch's: ties are common with
+// quantized images (flat regions give equal activations), and GoMLX's
+// ReduceMax would pass the whole gradient to every tied tap, which is not
+// a subgradient. It is built from a Gather, ArgMax and a one-hot selection,
+// so that it is differentiable twice on every backend (GoMLX's own max
+// pooling is differentiated by SelectAndScatter, which has no gradient and
+// which SimpleGo lacks).
+func MaxPoolWindow(x *Node, w Window) *Node {
+	g, mask, ho, wo := gatherWindows(x, w)
+	n, C := x.Shape().Dimensions[0], x.Shape().Dimensions[3]
+	pad := false
+	for i, m := range mask {
+		mask[i] = (m - 1) * math.MaxFloat32 // 0 for a pixel, −max for padding
+		pad = pad || m == 0
+	}
+	if pad {
+		g = Add(g, ConvertDType(Const(x.Graph(), tensors.FromFlatDataAndDimensions(mask, len(mask), 1, 1)), x.DType()))
+	}
+	kk := w.KH * w.KW
+	g = TransposeAllAxes(Reshape(TransposeAllAxes(g, 1, 0, 2), n, ho, wo, kk, C), 0, 1, 2, 4, 3) // [n, Ho, Wo, C, KH·KW]
+	first := OneHot(ArgMax(g, 4), kk, g.DType())                                                 // ArgMax returns the smallest index of a tie
+	return ReduceSum(Mul(g, first), 4)
+}
+
+// gatherWindows gathers the taps of every window of x [n, H, W, C] from the
+// unpadded map, [Ho·Wo·KH·KW, n, C] in the order of Patches, with a mask
+// that is 1 for a pixel and 0 for a padding tap (which reads a clamped
+// pixel). The window must fit (see OutSize).
+func gatherWindows(x *Node, w Window) (g *Node, mask []float64, ho, wo int) {
+	dims := x.Shape().Dimensions
+	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
+	ho, wo, err := w.OutSize(H, W)
+	if err != nil {
+		panic(err) // graph-building code: callers check OutSize first
+	}
+	p := TransposeAllAxes(Reshape(x, n, H*W, C), 1, 0, 2)
+	idx := make([]int32, 0, ho*wo*w.KH*w.KW)
+	mask = make([]float64, 0, ho*wo*w.KH*w.KW)
+	w.each(ho, wo, func(py, px int) {
+		yy, xx := py-w.PadTop, px-w.PadLeft
+		m := 1.0
+		if yy < 0 || yy >= H || xx < 0 || xx >= W {
+			m = 0
+		}
+		idx = append(idx, int32(min(max(yy, 0), H-1)*W+min(max(xx, 0), W-1)))
+		mask = append(mask, m)
+	})
+	ids := Const(x.Graph(), tensors.FromFlatDataAndDimensions(idx, len(idx), 1))
+	return Gather(p, ids), mask, ho, wo
+}
+
+// im2col3 turns [n, H, W, C] into [n, H, W, 9C]: the 3×3 neighbourhood of
+// every pixel (zero padded), ordered (dy, dx, channel): Patches with a 3×3
+// window, stride 1 and "same" padding.
+func im2col3(x *Node) *Node {
+	return Patches(x, Window{KH: 3, KW: 3, SH: 1, SW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1, DH: 1, DW: 1})
 }
 
 // Loss names.

@@ -347,3 +347,248 @@ func TestConv3x3GradientMatchesGoMLX(t *testing.T) {
 		t.Fatalf("∂/∂K[%d]: conv3x3 %v, central difference %v", i, gk1[i], fd)
 	}
 }
+
+// Patches times the kernel equals GoMLX's own convolution for windows with
+// strides, asymmetric padding, dilations and non-square kernels; and
+// im2col3 is Patches with the 3×3 "same" window.
+func TestPatchesMatchConvolution(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, H, W, C, O = 2, 9, 8, 3, 4
+	r := rand.New(rand.NewPCG(8, 9))
+	rnd := func(k int) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		return v
+	}
+	X := tensors.FromFlatDataAndDimensions(rnd(n*H*W*C), n, H, W, C)
+	for _, w := range []Window{
+		{KH: 3, KW: 3, SH: 1, SW: 1, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{KH: 5, KW: 5},
+		{KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1},
+		{KH: 2, KW: 3, SH: 1, SW: 2, PadTop: 0, PadBottom: 1, PadLeft: 2, PadRight: 0},
+		{KH: 3, KW: 2, DH: 2, DW: 3, PadTop: 1, PadBottom: 2},
+	} {
+		ho, wo, err := w.OutSize(H, W)
+		if err != nil {
+			t.Fatal(err)
+		}
+		K := tensors.FromFlatDataAndDimensions(rnd(w.KH*w.KW*C*O), w.KH, w.KW, C, O)
+		exec, err := NewExec(be, func(x, k *Node) []*Node {
+			mine := DotGeneral(Reshape(Patches(x, w), n*ho*wo, w.KH*w.KW*C), []int{1}, nil, Reshape(k, w.KH*w.KW*C, O), []int{0}, nil)
+			theirs := Convolve(x, k).StridePerAxis(one(w.SH), one(w.SW)).DilationPerAxis(one(w.DH), one(w.DW)).
+				PaddingPerDim([][2]int{{w.PadTop, w.PadBottom}, {w.PadLeft, w.PadRight}}).Done()
+			return []*Node{Reshape(mine, n, ho, wo, O), theirs, Patches(x, w), PatchesMasked(x, w)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X, K)
+		if err != nil {
+			t.Fatalf("%+v: %v", w, err)
+		}
+		a, b := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])
+		if len(a) != len(b) {
+			t.Fatalf("%+v: %d values from Patches, %d from Convolve (%s)", w, len(a), len(b), out[1].Shape())
+		}
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-4*(1+math.Abs(float64(b[i]))) {
+				t.Fatalf("%+v: value %d: Patches %v, Convolve %v", w, i, a[i], b[i])
+			}
+		}
+		p, pm := tensors.MustCopyFlatData[float32](out[2]), tensors.MustCopyFlatData[float32](out[3])
+		for i := range p {
+			if p[i] != pm[i] {
+				t.Fatalf("%+v: patch value %d: Patches %v, PatchesMasked %v", w, i, p[i], pm[i])
+			}
+		}
+	}
+	if _, _, err := (Window{KH: 9, KW: 1}).OutSize(5, 5); err == nil {
+		t.Error("a window larger than the map was accepted")
+	}
+}
+
+// PatchesMasked is differentiable twice on every backend: the gradient of
+// ⟨∇_K L, V⟩ for a two-layer convolutional loss (so that the backward pass
+// goes through the second layer's patches of the first layer's output)
+// matches central finite differences of ∇_K L.
+func TestPatchesMaskedSecondOrder(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := Window{KH: 3, KW: 3, SH: 2, SW: 2, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 0}
+	const n, H, W, C = 2, 6, 5, 2
+	r := rand.New(rand.NewPCG(4, 4))
+	rnd := func(k int) []float64 {
+		v := make([]float64, k)
+		for i := range v {
+			v[i] = r.NormFloat64()
+		}
+		return v
+	}
+	X := tensors.FromFlatDataAndDimensions(rnd(n*H*W*C), n, H, W, C)
+	k1 := rnd(9 * C * 3)
+	K2 := tensors.FromFlatDataAndDimensions(rnd(9*3*2), 9*3, 2)
+	V := rnd(len(k1))
+	conv := func(x, k *Node, cin int) *Node {
+		d := x.Shape().Dimensions
+		ho, wo, _ := w.OutSize(d[1], d[2])
+		p := Reshape(PatchesMasked(x, w), d[0], ho, wo, 9*cin)
+		return DotGeneral(p, []int{3}, nil, k, []int{0}, nil)
+	}
+	loss := func(x, k1, k2 *Node) *Node {
+		h := Tanh(conv(x, k1, C))
+		o := conv(h, k2, 3)
+		return ReduceAllSum(Mul(o, o))
+	}
+	grad, err := NewExec(be, func(x, k1, k2 *Node) *Node { return Gradient(loss(x, k1, k2), k1)[0] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	hvp, err := NewExec(be, func(x, k1, k2, v *Node) *Node {
+		g := Gradient(loss(x, k1, k2), k1)[0]
+		return Gradient(ReduceAllSum(Mul(g, v)), k1)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt := func(v []float64) *tensors.Tensor { return tensors.FromFlatDataAndDimensions(v, 9*C, 3) }
+	out, err := hvp.Exec(X, kt(k1), K2, kt(V))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float64](out[0])
+	const eps = 1e-5
+	plus, minus := make([]float64, len(k1)), make([]float64, len(k1))
+	for i := range k1 {
+		plus[i], minus[i] = k1[i]+eps*V[i], k1[i]-eps*V[i]
+	}
+	gp, err := grad.Exec(X, kt(plus), K2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, _ := grad.Exec(X, kt(minus), K2)
+	a, b := tensors.MustCopyFlatData[float64](gp[0]), tensors.MustCopyFlatData[float64](gm[0])
+	for i := range got {
+		fd := (a[i] - b[i]) / (2 * eps)
+		if math.Abs(fd-got[i]) > 1e-5*(1+math.Abs(fd)) {
+			t.Fatalf("H·v[%d] = %v, finite differences %v", i, got[i], fd)
+		}
+	}
+}
+
+// MaxPoolWindow equals the maximum over the taps of Patches with the padding
+// below every value (with and without padding), and
+// its Hessian-vector products match finite differences on every backend.
+func TestMaxPoolWindow(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, H, W, C = 2, 7, 6, 3
+	r := rand.New(rand.NewPCG(9, 9))
+	xs := make([]float64, n*H*W*C)
+	for i := range xs {
+		xs[i] = r.NormFloat64() - 2 // mostly negative: padding must not win
+	}
+	X := tensors.FromFlatDataAndDimensions(xs, n, H, W, C)
+	for _, w := range []Window{{KH: 2, KW: 2, SH: 2, SW: 2}, {KH: 3, KW: 2, SH: 2, SW: 1, PadTop: 1, PadBottom: 1, PadLeft: 0, PadRight: 1}} {
+		exec, err := NewExec(be, func(x *Node) []*Node {
+			mine := MaxPoolWindow(x, w)
+			// Reference without GoMLX's pooling op: the maximum over the taps of Patches with padding at −∞.
+			pad := padZeros(Add(x, Const(x.Graph(), 1e6)), w.PadTop, w.PadBottom, w.PadLeft, w.PadRight)
+			d := mine.Shape().Dimensions
+			ref := Sub(ReduceMax(Reshape(Patches(pad, Window{KH: w.KH, KW: w.KW, SH: w.SH, SW: w.SW}), n, d[1], d[2], w.KH*w.KW, C), 3), Const(x.Graph(), 1e6))
+			return []*Node{mine, ref}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec(X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])
+		if len(a) != len(b) {
+			t.Fatalf("%+v: %d values, reference %d", w, len(a), len(b))
+		}
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-9 {
+				t.Fatalf("%+v: value %d: %v, reference %v", w, i, a[i], b[i])
+			}
+		}
+		// Second order: H·v of Σ tanh(pool(x))² against finite differences of the gradient.
+		loss := func(x *Node) *Node { p := Tanh(MaxPoolWindow(x, w)); return ReduceAllSum(Mul(p, p)) }
+		grad, _ := NewExec(be, func(x *Node) *Node { return Gradient(loss(x), x)[0] })
+		hvp, _ := NewExec(be, func(x, v *Node) *Node {
+			return Gradient(ReduceAllSum(Mul(Gradient(loss(x), x)[0], v)), x)[0]
+		})
+		vs := make([]float64, len(xs))
+		for i := range vs {
+			vs[i] = r.NormFloat64()
+		}
+		V := tensors.FromFlatDataAndDimensions(vs, n, H, W, C)
+		hv, err := hvp.Exec(X, V)
+		if err != nil {
+			t.Fatalf("%+v: Hessian-vector product: %v", w, err)
+		}
+		const eps = 1e-6
+		shift := func(s float64) *tensors.Tensor {
+			v := make([]float64, len(xs))
+			for i := range v {
+				v[i] = xs[i] + s*eps*vs[i]
+			}
+			return tensors.FromFlatDataAndDimensions(v, n, H, W, C)
+		}
+		gp, _ := grad.Exec(shift(1))
+		gm, _ := grad.Exec(shift(-1))
+		got, p1, m1 := tensors.MustCopyFlatData[float64](hv[0]), tensors.MustCopyFlatData[float64](gp[0]), tensors.MustCopyFlatData[float64](gm[0])
+		for i := range got {
+			if fd := (p1[i] - m1[i]) / (2 * eps); math.Abs(fd-got[i]) > 1e-5*(1+math.Abs(fd)) {
+				t.Fatalf("%+v: H·v[%d] = %v, finite differences %v", w, i, got[i], fd)
+			}
+		}
+	}
+}
+
+// MaxPoolWindow passes the gradient of a tied window to its first maximal
+// tap only (as PyTorch), not to every tied tap.
+func TestMaxPoolWindowTies(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec, err := NewExec(be, func(x *Node) *Node {
+		return Gradient(ReduceAllSum(MaxPoolWindow(x, Window{KH: 2, KW: 2, SH: 2, SW: 2})), x)[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{
+		1, 1, 2, 0,
+		1, 1, 2, 2,
+		0, 3, 5, 1,
+		3, 3, 1, 4,
+	}
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, 1, 4, 4, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{
+		1, 0, 1, 0,
+		0, 0, 0, 0,
+		0, 1, 1, 0,
+		0, 0, 0, 0,
+	}
+	got := tensors.MustCopyFlatData[float32](out[0])
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("gradient %v, want %v", got, want)
+		}
+	}
+}

@@ -28,10 +28,8 @@ func GramFactors(be backends.Backend, a model.Arch, params []*tensors.Tensor, x 
 	if a.Outputs != 1 {
 		return nil, fmt.Errorf("noise: the Gram route needs a single-output network; %s has %d outputs", a.Name, a.Outputs)
 	}
-	for _, l := range a.Layers {
-		if l.Kind == model.KindConv3 {
-			return nil, fmt.Errorf("noise: the Gram route handles dense layers only; %s has convolutions (use Rows)", a.Name)
-		}
+	if !a.DenseOnly() {
+		return nil, fmt.Errorf("noise: the Gram route handles dense layers only; %s has convolutions (use Rows)", a.Name)
 	}
 	np := len(params)
 	exec, err := NewExec(be, func(in []*Node) []*Node {

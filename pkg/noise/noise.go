@@ -34,6 +34,9 @@ const MemoryBudget = 1 << 28
 // as fit MemoryBudget given the per-sample sizes of the architecture, at most
 // limit.
 func ChunkSize(a model.Arch, limit int) int {
+	if a.Net != nil {
+		return max(1, min(MemoryBudget/max(a.Net.FloatsPerSample(), 1), limit))
+	}
 	per := a.InputSize()
 	maxPerSampleGrad := 0
 	h, w := 1, 1
@@ -67,6 +70,7 @@ type Stats struct {
 	Noise      float64   `json:"noise"`      // 𝒩 = (1/N)Σ|∇ℓ_μ|² − |∇L|²
 	Decoupled  float64   `json:"decoupled"`  // 2L·(1/N)Σ|∇f_μ|², the decoupled prediction of 𝒩 (Eq. 9, mean-square loss)
 	PerSampleL []float64 `json:"-"`          // ℓ_μ, kept for spectra
+	PerSampleG []float64 `json:"-"`          // |∇ℓ_μ|², the per-sample squared gradient norms
 }
 
 // TraceSigma returns Tr Σ = (1/B)(N−B)/(N−1)·𝒩 for batch size B (Eq. 8).
@@ -203,6 +207,7 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 	var st Stats
 	st.N = n
 	st.PerSampleL = make([]float64, 0, n)
+	st.PerSampleG = make([]float64, 0, n)
 	var sumGrad [][]float64
 	var meanR2, meanJK []float64
 	for lo := 0; lo < n; lo += e.chunk {
@@ -236,6 +241,7 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 			st.MeanJac2 += float64(j2[i])
 			st.Accuracy += float64(ok[i])
 			st.PerSampleL = append(st.PerSampleL, float64(ls[i]))
+			st.PerSampleG = append(st.PerSampleG, float64(g2[i]))
 		}
 		if sumGrad == nil {
 			sumGrad = make([][]float64, len(params))

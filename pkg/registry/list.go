@@ -11,6 +11,8 @@ package registry
 import (
 	"context"
 
+	"github.com/sgdescape/sgdescape/pkg/diagnose"
+
 	"reflect"
 
 	"github.com/sgdescape/sgdescape/pkg/run"
@@ -80,6 +82,9 @@ func All() Registry {
 		experiment.Define(experiment.Def[network.MinimumConfig, network.MinimumResult]{Name: "spectrum",
 			Summary: "Gauss–Newton spectrum, effective dimension and exact Hessian at a pre-trained minimum (appendix E)",
 			Preset:  network.PaperMinimum, Run: network.Minimum, Lower: "N, widths or lanczos"}),
+		experiment.Define(experiment.Def[diagnose.Config, diagnose.Result]{Name: "diagnose",
+			Summary: "diagnose your own network (ONNX): L, 𝒩 and Tr Σ (Eq. 8), the decoupled prediction (Eq. 9), Hessian and Gauss–Newton spectra, h* and n, φ (Eq. 17), n_c and stability (Eq. 16), the escape exponent (Eq. 15) against Arrhenius",
+			Preset:  diagnose.PaperFixture, Run: diagnose.Diagnose, Lower: "the data (N) or the model"}),
 		experiment.Define(experiment.Def[validity.Grids, validity.GridsResult]{Name: "whatif",
 			Summary: "what-if maps of where the theory holds: φ (Eq. 17) and the escape slope (Eq. 15) over grids of η, B and P, each point a sweep task (notebook 07)",
 			Native:  "native", Preset: validity.PaperGrids,

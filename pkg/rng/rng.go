@@ -64,6 +64,10 @@ const (
 	// simulation that checks pkg/exitchain's exact mean exit times (high
 	// bits set so that no run index reaches another stream's value).
 	ExitChainMC Stream = 0xe717c4a1 << 32
+	// DiagnoseLanczos, xor 0 (Hessian) or 1 (Gauss–Newton), draws the
+	// Lanczos start vectors of the diagnosis of an imported network
+	// (pkg/diagnose); xor 2, the bootstrap of its continuation's slope.
+	DiagnoseLanczos Stream = 0xd1a60000
 )
 
 // Offsets added to an experiment's master seed (linear regression and the

@@ -29,7 +29,7 @@ func TestStreamsMatchTheHistoricalGenerators(t *testing.T) {
 }
 
 func TestStreamsAreDistinct(t *testing.T) {
-	all := []Stream{LinRegData, Subset, ModelInit, TrainEpoch, Run, FPTBootstrap, PhiBootstrap, NoiseSlopeBootstrap, ExactHessian, LanczosDefault, ExitChainData, ExitChainMC, HelixData, HelixSpectators, BarrierRun}
+	all := []Stream{LinRegData, Subset, ModelInit, TrainEpoch, Run, FPTBootstrap, PhiBootstrap, NoiseSlopeBootstrap, ExactHessian, LanczosDefault, ExitChainData, ExitChainMC, HelixData, HelixSpectators, BarrierRun, DiagnoseLanczos}
 	seen := map[Stream]bool{}
 	for _, s := range all {
 		if seen[s] {

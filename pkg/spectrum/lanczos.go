@@ -39,17 +39,43 @@ func (d Dense) Apply(v, out []float64) error {
 // stochastic Lanczos quadrature needs. m is capped at Dim; the iteration
 // stops early on an invariant subspace.
 func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights []float64, err error) {
+	r, err := LanczosRitz(op, m, start, rng)
+	return r.Values, r.Weights, err
+}
+
+// Ritz is the outcome of m Lanczos steps: the Ritz values in decreasing
+// order, their quadrature weights τ_i² (see Lanczos) and their residual
+// norms |A·y_i − θ_i·y_i| = β_m·|s_{m,i}| for the unit Ritz vector y_i
+// (β_m the norm of the next Lanczos vector, s_{m,i} the last component of
+// the eigenvector of the tridiagonal matrix; exact with the full
+// reorthogonalisation used here). A residual r bounds the distance from θ_i
+// to the nearest eigenvalue by r (Weyl), so a small residual relative to
+// θ_i says that the Ritz value has converged.
+type Ritz struct {
+	Values    []float64 `json:"values"`
+	Weights   []float64 `json:"weights"`
+	Residuals []float64 `json:"residuals"`
+}
+
+// LanczosRitz is Lanczos (same arguments, the same Ritz values and weights)
+// with the residual norms of the Ritz pairs.
+func LanczosRitz(op Operator, m int, start []float64, rng *rand.Rand) (Ritz, error) {
+	ritz, weights, resid, err := lanczos(op, m, start, rng)
+	return Ritz{Values: ritz, Weights: weights, Residuals: resid}, err
+}
+
+func lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights, resid []float64, err error) {
 	n := op.Dim()
 	if m < 1 {
-		return nil, nil, fmt.Errorf("spectrum: Lanczos needs at least one step, got %d", m)
+		return nil, nil, nil, fmt.Errorf("spectrum: Lanczos needs at least one step, got %d", m)
 	}
 	if m > n {
-		return nil, nil, fmt.Errorf("spectrum: Lanczos with k = %d steps exceeds the dimension %d of the operator; ask for at most %d (or use the dense spectrum)", m, n, n)
+		return nil, nil, nil, fmt.Errorf("spectrum: Lanczos with k = %d steps exceeds the dimension %d of the operator; ask for at most %d (or use the dense spectrum)", m, n, n)
 	}
 	q := make([]float64, n)
 	if start != nil {
 		if len(start) != n {
-			return nil, nil, fmt.Errorf("spectrum: start vector of length %d for dimension %d", len(start), n)
+			return nil, nil, nil, fmt.Errorf("spectrum: start vector of length %d for dimension %d", len(start), n)
 		}
 		copy(q, start)
 	} else {
@@ -61,20 +87,21 @@ func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights
 		}
 	}
 	if nrm := norm(q); nrm == 0 {
-		return nil, nil, fmt.Errorf("spectrum: zero start vector")
+		return nil, nil, nil, fmt.Errorf("spectrum: zero start vector")
 	} else {
 		scale(q, 1/nrm)
 	}
 	basis := [][]float64{q}
 	var alpha, beta []float64
+	last := 0.0 // β_m, the norm of the vector that would come next
 	w := make([]float64, n)
 	for j := 0; j < m; j++ {
 		if err := op.Apply(basis[j], w); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, x := range w {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, nil, fmt.Errorf("spectrum: the operator returned a non-finite value")
+				return nil, nil, nil, fmt.Errorf("spectrum: the operator returned a non-finite value")
 			}
 		}
 		a := dot(w, basis[j])
@@ -85,11 +112,13 @@ func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights
 				axpy(-dot(w, b), b, w)
 			}
 		}
+		bnorm := norm(w)
 		if j == m-1 {
+			last = bnorm
 			break
 		}
-		bnorm := norm(w)
 		if bnorm < 1e-12*math.Max(1, math.Abs(a)) {
+			last = bnorm
 			break // invariant subspace found
 		}
 		beta = append(beta, bnorm)
@@ -108,7 +137,7 @@ func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(t, true) {
-		return nil, nil, fmt.Errorf("spectrum: eigendecomposition of the Lanczos matrix failed")
+		return nil, nil, nil, fmt.Errorf("spectrum: eigendecomposition of the Lanczos matrix failed")
 	}
 	vals := eig.Values(nil)
 	var vecs mat.Dense
@@ -121,8 +150,9 @@ func Lanczos(op Operator, m int, start []float64, rng *rand.Rand) (ritz, weights
 	for _, i := range idx {
 		ritz = append(ritz, vals[i])
 		weights = append(weights, vecs.At(0, i)*vecs.At(0, i))
+		resid = append(resid, last*math.Abs(vecs.At(k-1, i)))
 	}
-	return ritz, weights, nil
+	return ritz, weights, resid, nil
 }
 
 // TopK returns the k largest eigenvalues by Lanczos with m ≥ k steps

@@ -141,3 +141,90 @@ func TestEffectiveDimension(t *testing.T) {
 		t.Error("all-zero spectrum accepted")
 	}
 }
+
+// The residuals of LanczosRitz equal |A·y − θ·y| computed directly from the
+// Ritz vectors y = Q·s of an independent Lanczos run written out here
+// (Gram–Schmidt against every previous vector, then the tridiagonal
+// eigenproblem), and every Ritz value has an eigenvalue within its residual.
+func TestLanczosRitzResiduals(t *testing.T) {
+	eigs := make([]float64, 60)
+	for i := range eigs {
+		eigs[i] = 0.02 * float64(i%11)
+	}
+	for i, v := range []float64{9, 6, 4, 3} {
+		eigs[i] = v
+	}
+	a := randomSym(eigs, 7)
+	n := a.SymmetricDim()
+	start := make([]float64, n)
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range start {
+		start[i] = r.NormFloat64()
+	}
+	for _, m := range []int{4, 8, 15, n} {
+		got, err := LanczosRitz(Dense{a}, m, start, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, _ := Eigenvalues(a)
+		// The independent run.
+		q := mat.NewVecDense(n, append([]float64(nil), start...))
+		q.ScaleVec(1/mat.Norm(q, 2), q)
+		basis := []*mat.VecDense{q}
+		tri := mat.NewSymDense(m, nil)
+		for j := 0; j < m; j++ {
+			var w mat.VecDense
+			w.MulVec(a, basis[j])
+			tri.SetSym(j, j, mat.Dot(&w, basis[j]))
+			for pass := 0; pass < 2; pass++ {
+				for _, b := range basis {
+					w.AddScaledVec(&w, -mat.Dot(&w, b), b)
+				}
+			}
+			if j+1 < m {
+				beta := mat.Norm(&w, 2)
+				tri.SetSym(j, j+1, beta)
+				w.ScaleVec(1/beta, &w)
+				basis = append(basis, &w)
+			}
+		}
+		var es mat.EigenSym
+		es.Factorize(tri, true)
+		tv := es.Values(nil)
+		var s mat.Dense
+		es.VectorsTo(&s)
+		for i, theta := range got.Values {
+			// The matching Ritz pair of the independent run (values are distinct here).
+			best := 0
+			for k := range tv {
+				if math.Abs(tv[k]-theta) < math.Abs(tv[best]-theta) {
+					best = k
+				}
+			}
+			y := mat.NewVecDense(n, nil)
+			for k, b := range basis {
+				y.AddScaledVec(y, s.At(k, best), b)
+			}
+			var ay mat.VecDense
+			ay.MulVec(a, y)
+			ay.AddScaledVec(&ay, -theta, y)
+			want := mat.Norm(&ay, 2)
+			if math.Abs(got.Residuals[i]-want) > 1e-8*eigs[0] {
+				t.Errorf("m=%d θ%d = %.6g: residual %.3g, directly %.3g", m, i+1, theta, got.Residuals[i], want)
+			}
+			near := math.Inf(1)
+			for _, v := range vals {
+				near = math.Min(near, math.Abs(v-theta))
+			}
+			if near > got.Residuals[i]+1e-10 {
+				t.Errorf("m=%d θ%d = %.6g: nearest eigenvalue %.3g away, beyond the residual %.3g", m, i+1, theta, near, got.Residuals[i])
+			}
+		}
+		if m == 4 && got.Residuals[0] < 1e-6 {
+			t.Errorf("4 steps: the top residual %.2g is implausibly small", got.Residuals[0])
+		}
+		if m == n && got.Residuals[0] > 1e-8 {
+			t.Errorf("a full run leaves residual %.2g", got.Residuals[0])
+		}
+	}
+}

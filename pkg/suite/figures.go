@@ -13,4 +13,5 @@ var Figures = []Figure{
 	{"05_hessian", []string{"spectrum"}},
 	{"06_barrier", []string{"barrier-lab", "barrier-draws", "ncrit"}},
 	{"07_whatif", []string{"whatif"}},
+	{"08_diagnose", []string{"diagnose"}},
 }
