@@ -31,6 +31,7 @@ const Version = "diagnose/v1"
 // Curvature operators: the matrix whose top eigenvalue is h* and whose
 // spectrum gives the estimators of n.
 const (
+	CurvatureAuto    = "auto"    // the Gauss–Newton matrix for the mean-square loss, the Hessian for cross-entropy
 	CurvatureGN      = "gn"      // the Gauss–Newton matrix (1/N)Σ_μΣ_k ∇f_μk∇f_μkᵀ (Eq. 44), as the paper's appendix E
 	CurvatureHessian = "hessian" // the Hessian of L
 )
@@ -76,7 +77,7 @@ type Config struct {
 	// one output and N < P, P×P otherwise; 0 never. 0…MaxDense.
 	DenseMax int `json:"dense_max"`
 	// Curvature picks the operator that gives h* and n: CurvatureGN or
-	// CurvatureHessian; "" means the Gauss–Newton matrix for the
+	// CurvatureHessian; CurvatureAuto (or "") means the Gauss–Newton matrix for the
 	// mean-square loss (the paper's choice) and the Hessian for
 	// cross-entropy (whose Hessian is not Eq. 44).
 	Curvature string `json:"curvature"`
@@ -94,7 +95,7 @@ type Config struct {
 // paper's thresholds c = 2.5…6 of Fig. 3c), 20 Lanczos steps, the top 10
 // eigenvalues, the dense Gauss–Newton spectrum up to dimension 3000, seed 1.
 func Defaults() Config {
-	return Config{Loss: model.MSE, Eta: 0.1, B: 32, LossRatio: 5, Lanczos: 20, TopK: 10, DenseMax: 3000, Seed: 1}
+	return Config{Loss: model.MSE, Eta: 0.1, B: 32, LossRatio: 5, Lanczos: 20, TopK: 10, DenseMax: 3000, Curvature: CurvatureAuto, Seed: 1}
 }
 
 // Fixture files under pkg/onnxmodel/testdata (see make_fixtures.py there).
@@ -163,8 +164,8 @@ func (c Config) Validate() error {
 		return bad("the number of eigenvalues reported must be between 1 and the Lanczos steps (%d), got %d", c.Lanczos, c.TopK)
 	case c.DenseMax < 0 || c.DenseMax > MaxDense:
 		return bad("the largest dense spectrum must be between 0 (never) and %d, got %d", MaxDense, c.DenseMax)
-	case c.Curvature != "" && c.Curvature != CurvatureGN && c.Curvature != CurvatureHessian:
-		return bad("unknown curvature %q; use %q, %q or leave it empty", c.Curvature, CurvatureGN, CurvatureHessian)
+	case c.Curvature != "" && c.Curvature != CurvatureAuto && c.Curvature != CurvatureGN && c.Curvature != CurvatureHessian:
+		return bad("unknown curvature %q; use %q, %q or %q", c.Curvature, CurvatureAuto, CurvatureGN, CurvatureHessian)
 	case c.ContinueSteps < 0 || c.ContinueSteps > MaxContinue:
 		return bad("the continuation must be between 0 and %d SGD steps, got %d", MaxContinue, c.ContinueSteps)
 	}
@@ -173,7 +174,7 @@ func (c Config) Validate() error {
 
 // curvature resolves the default operator.
 func (c Config) curvature() string {
-	if c.Curvature != "" {
+	if c.Curvature != "" && c.Curvature != CurvatureAuto {
 		return c.Curvature
 	}
 	if c.Loss == model.CE {

@@ -25,7 +25,7 @@ func (c *Config) Declare(s *param.Set) {
 	s.Int(&c.Lanczos, "lanczos", "Lanczos steps on the Hessian and on the Gauss–Newton matrix (≤ P)", param.Min(1), param.Max(MaxLanczos))
 	s.Int(&c.TopK, "topk", "top eigenvalues reported (≤ lanczos)", param.Min(1), param.Max(MaxLanczos))
 	s.Int(&c.DenseMax, "dense-max", "largest dense Gauss–Newton problem (N×N or P×P) whose whole spectrum gives n; 0: never", param.Min(0), param.Max(MaxDense))
-	param.Choice(s, &c.Curvature, "curvature", "the matrix whose top eigenvalue is h* and whose spectrum gives n: gn (Eq. 44) or hessian; empty: gn for mse, hessian for ce", []string{"", CurvatureGN, CurvatureHessian})
+	param.Choice(s, &c.Curvature, "curvature", "the matrix whose top eigenvalue is h* and whose spectrum gives n: gn (Eq. 44), hessian, or auto (gn for mse, hessian for ce)", []string{CurvatureAuto, CurvatureGN, CurvatureHessian})
 	s.Uint64(&c.Seed, "seed", "seed of the Lanczos start vectors and the continuation's mini-batches")
 	s.Int(&c.ContinueSteps, "continue", "continue SGD from the weights for about this many steps and measure 𝒩 against L (Eq. 6); 0: no", param.Min(0), param.Max(MaxContinue))
 }
