@@ -57,14 +57,14 @@ func SampleBytes(a model.Arch, ms []Method) float64 {
 }
 
 // ChunkSize returns how many samples one graph execution on the host
-// processes: as many as fit a share of the host's available memory (at most
-// 2 GiB; 1 GiB when it cannot be read) given the per-sample sizes of the
-// architecture, at most limit and at least 1. ChunkSizeOn sizes chunks for
-// a backend's device.
+// processes: as many as fit MemoryBudget float32 values (1 GiB), or half
+// the host's available memory when that is less, given the per-sample sizes
+// of the architecture (SampleBytes), at most limit and at least 1. Callers
+// with a backend use ChunkSizeOn, which sizes chunks from its device.
 func ChunkSize(a model.Arch, limit int) int {
 	budget := float64(4 * MemoryBudget)
 	if avail, ok := memcheck.Available(); ok {
-		budget = math.Min(chunkFraction*avail, cpuChunkBytes)
+		budget = math.Min(chunkFraction*avail, budget)
 	}
 	return max(1, min(limit, int(budget/SampleBytes(a, nil))))
 }

@@ -158,12 +158,40 @@ func MethodsString(ms []Method) string {
 }
 
 // layerNorms returns the per-sample squared norms [n] of a layer's weight
-// and bias gradients, given its patches u [n, T, k] and output gradients
-// d [n, T, c], by method m; with summed, also the weight and bias gradients
-// summed over the samples ([k, c] and [c]).
-func layerNorms(u, d *Node, m Method, summed bool) (sq, gw, gb *Node) {
+// and bias gradients, given its tap (patches U [n, T, k] and, for a
+// convolution, its input image X) and its output gradients d [n, T, c], by
+// method m; with summed, also the weight and bias gradients summed over the
+// samples ([k, c] and [c]).
+//
+// A convolution's products run over the nine shifted windows S_o of X
+// (model.Windows) instead of U: U = [S_1 … S_9] along k, so
+// G_μ = [S_oμᵀδ_μ]_o and U_μU_μᵀ = Σ_o S_oμS_oμᵀ. The windows are plain
+// strided copies, which XLA's CPU runtime makes several times faster than
+// the gather of U, and [n, C, T]-shaped windows feed the batched product in
+// the layout it runs fastest.
+func layerNorms(t model.Tap, d *Node, m Method, summed bool) (sq, gw, gb *Node) {
+	u := t.U
 	T := u.Shape().Dimensions[1]
+	c := d.Shape().Dimensions[2]
+	add := func(acc, v *Node) *Node {
+		if acc == nil {
+			return v
+		}
+		return Add(acc, v)
+	}
 	switch {
+	case m == Materialise && t.X != nil: // G_μ = U_μᵀδ_μ window by window, [n, C, c] each
+		var parts []*Node
+		for _, s := range model.Windows(t.X, true) {
+			g := DotGeneral(s, []int{2}, []int{0}, d, []int{1}, []int{0})
+			sq = add(sq, ReduceSum(Mul(g, g), 1, 2))
+			if summed {
+				parts = append(parts, ReduceSum(g, 0))
+			}
+		}
+		if summed {
+			gw = Reshape(Stack(parts, 0), -1, c) // rows (dy, dx, channel), as the weight's
+		}
 	case m == Materialise:
 		g := DotGeneral(u, []int{1}, []int{0}, d, []int{1}, []int{0}) // G_μ, [n, k, c]
 		sq = ReduceSum(Mul(g, g), 1, 2)
@@ -173,12 +201,27 @@ func layerNorms(u, d *Node, m Method, summed bool) (sq, gw, gb *Node) {
 	case T == 1: // ghost norm of a dense layer: |u_μ|²|δ_μ|²
 		sq = Mul(ReduceSum(Mul(u, u), 1, 2), ReduceSum(Mul(d, d), 1, 2))
 	default: // ghost norm: ⟨U_μU_μᵀ, δ_μδ_μᵀ⟩
-		uu := DotGeneral(u, []int{2}, []int{0}, u, []int{2}, []int{0}) // [n, T, T]
+		var uu *Node
+		if t.X != nil {
+			for _, s := range model.Windows(t.X, false) {
+				uu = add(uu, DotGeneral(s, []int{2}, []int{0}, s, []int{2}, []int{0})) // [n, T, T]
+			}
+		} else {
+			uu = DotGeneral(u, []int{2}, []int{0}, u, []int{2}, []int{0})
+		}
 		dd := DotGeneral(d, []int{2}, []int{0}, d, []int{2}, []int{0})
 		sq = ReduceSum(Mul(uu, dd), 1, 2)
 	}
-	if summed && gw == nil {
-		gw = DotGeneral(u, []int{0, 1}, nil, d, []int{0, 1}, nil) // Σ_μ U_μᵀδ_μ, [k, c]
+	if summed && gw == nil { // Σ_μ U_μᵀδ_μ, [k, c]
+		if t.X != nil {
+			var parts []*Node
+			for _, s := range model.Windows(t.X, false) {
+				parts = append(parts, DotGeneral(s, []int{0, 1}, nil, d, []int{0, 1}, nil))
+			}
+			gw = Reshape(Stack(parts, 0), -1, c)
+		} else {
+			gw = DotGeneral(u, []int{0, 1}, nil, d, []int{0, 1}, nil)
+		}
 	}
 	b := ReduceSum(d, 1) // per-sample bias gradients Σ_p δ_μ[p], [n, c]
 	sq = Add(sq, ReduceSum(Mul(b, b), 1))
@@ -186,4 +229,18 @@ func layerNorms(u, d *Node, m Method, summed bool) (sq, gw, gb *Node) {
 		gb = ReduceSum(b, 0)
 	}
 	return sq, gw, gb
+}
+
+// perSampleGrad returns the per-sample weight gradients G_μ = U_μᵀδ_μ of a
+// layer, [n, k, c] (for a convolution from the windows of its input, as
+// layerNorms).
+func perSampleGrad(t model.Tap, d *Node) *Node {
+	if t.X == nil {
+		return DotGeneral(t.U, []int{1}, []int{0}, d, []int{1}, []int{0})
+	}
+	var parts []*Node
+	for _, s := range model.Windows(t.X, true) {
+		parts = append(parts, DotGeneral(s, []int{2}, []int{0}, d, []int{1}, []int{0})) // [n, C, c]
+	}
+	return Concatenate(parts, 1)
 }

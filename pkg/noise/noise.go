@@ -168,7 +168,7 @@ func (e *Evaluator) graph(params []*Node, x, y *Node) []*Node {
 	var g2 *Node
 	sums := make([]*Node, 0, 2*len(taps))
 	for i, t := range taps {
-		sq, gw, gb := layerNorms(t.U, deltas[i], e.methods[i], true)
+		sq, gw, gb := layerNorms(t, deltas[i], e.methods[i], true)
 		if g2 == nil {
 			g2 = sq
 		} else {
@@ -188,7 +188,7 @@ func (e *Evaluator) graph(params []*Node, x, y *Node) []*Node {
 			dk := Gradient(fk, as...)
 			var jk *Node
 			for i, t := range taps {
-				sq, _, _ := layerNorms(t.U, dk[i], e.jmethods[i], false)
+				sq, _, _ := layerNorms(t, dk[i], e.jmethods[i], false)
 				if jk == nil {
 					jk = sq
 				} else {
@@ -240,7 +240,10 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 	var sumGrad [][]float64
 	var meanR2, meanJK []float64
 	for lo := 0; lo < n; {
-		hi := min(n, lo+e.chunk)
+		// Chunks of equal size (the last one at most a few samples smaller), not a full
+		// chunk and a small remainder.
+		left := n - lo
+		hi := lo + (left+ceilDiv(left, e.chunk)-1)/ceilDiv(left, e.chunk)
 		m := hi - lo
 		args := make([]any, 0, len(params)+2)
 		for _, p := range params {
@@ -323,3 +326,6 @@ func (e *Evaluator) shrink(err error, m int) (bool, error) {
 	e.chunk = max(1, m/2)
 	return true, nil
 }
+
+// ceilDiv is ⌈a/b⌉ for positive a and b.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -78,7 +78,7 @@ func NewRower(be backends.Backend, a model.Arch, loss string, what What) (*Rower
 		var out []*Node
 		for l, t := range taps {
 			// Per-sample weight gradient Σ_p U[μ,p]ᵀδ[μ,p] and bias gradient Σ_p δ[μ,p].
-			g := DotGeneral(t.U, []int{1}, []int{0}, deltas[l], []int{1}, []int{0}) // [n, k, c]
+			g := perSampleGrad(t, deltas[l]) // [n, k, c]
 			m := g.Shape().Dimensions[0]
 			out = append(out, ConvertDType(Reshape(g, m, -1), dtypes.Float64), ConvertDType(ReduceSum(deltas[l], 1), dtypes.Float64))
 		}
