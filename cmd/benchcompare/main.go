@@ -391,15 +391,16 @@ func compare(python string, threads, reps int, only, dataDir, device string, std
 	}
 	var selected []workload
 	needMNIST := false
+	unknown := maps.Clone(want)
 	for _, w := range workloads(nil, "") {
 		if len(want) == 0 || want[w.name] {
 			selected = append(selected, w)
 			needMNIST = needMNIST || w.mnist
-			delete(want, w.name)
+			delete(unknown, w.name)
 		}
 	}
-	if len(want) > 0 {
-		unknown := slices.Sorted(maps.Keys(want))
+	if len(unknown) > 0 {
+		unknown := slices.Sorted(maps.Keys(unknown))
 		return fmt.Errorf("unknown workload %q in -only (known: %s)", strings.Join(unknown, ","), strings.Join(names(), ","))
 	}
 	tmp, err := os.MkdirTemp("", "benchcompare")
