@@ -79,7 +79,7 @@ func Layers(a model.Arch) []Layer {
 // formed (k·c) and Ghost only by one more product Σ_μ U_μᵀδ_μ (T·k·c).
 // Materialise also writes G_μ and reads it back to square it: k·c values,
 // counted as memoryWeight multiply-adds each (memory traffic, not
-// arithmetic, bounds that pass; the weight was measured, see Choose).
+// arithmetic, bounds that pass).
 func (l Layer) Cost(m Method, summed bool) float64 {
 	T, k, c := float64(l.T), float64(l.K), float64(l.C)
 	switch m {
@@ -105,7 +105,12 @@ func (l Layer) Cost(m Method, summed bool) float64 {
 }
 
 // memoryWeight is the cost, in multiply-adds, of writing one value of a
-// per-sample gradient and reading it back (see Layer.Cost).
+// per-sample gradient and reading it back (see Layer.Cost): an estimate.
+// Choose's decisions were checked against XLA's CPU runtime (2 cores, 20
+// images, norms alone as for the Jacobian) on the paper CNN's layer shapes:
+// 32×32×64 → 64 materialised 58 ms, ghost 496 ms; 16×16×128 → 128 24 vs
+// 42 ms; 8×8×128 → 256 9.8 vs 4.6 ms; 8×8×256 → 256 19.6 vs 8.0 ms; Cost
+// orders every pair the same way.
 const memoryWeight = 8
 
 // Choose returns, for every parametric layer of a, the cheaper Method by

@@ -426,6 +426,23 @@ func TestChunkSizing(t *testing.T) {
 			t.Errorf("OutOfMemory(%v) = %v", c.err, !c.oom)
 		}
 	}
+	// Running out of device memory halves an automatic chunk and retries; a chunk the
+	// caller fixed, or a single sample, ends in a one-line error.
+	oom := errors.New("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 9.5GiB\ndetails")
+	ev := &Evaluator{be: be, arch: cnn, chunk: 64}
+	if retry, err := ev.shrink(oom, 64); !retry || err != nil || ev.chunk != 32 {
+		t.Errorf("automatic chunk of 64 out of memory: retry %v, err %v, chunk now %d (want a retry with 32)", retry, err, ev.chunk)
+	}
+	if retry, err := ev.shrink(errors.New("INVALID_ARGUMENT: bad"), 32); retry || err == nil || ev.chunk != 32 {
+		t.Errorf("another error: retry %v, err %v, chunk %d", retry, err, ev.chunk)
+	}
+	if retry, err := ev.shrink(oom, 1); retry || err == nil || !strings.Contains(err.Error(), "one sample") {
+		t.Errorf("one sample out of memory: retry %v, err %v", retry, err)
+	}
+	fixed := &Evaluator{be: be, arch: cnn, chunk: 64, fixed: true}
+	if retry, err := fixed.shrink(oom, 64); retry || err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("fixed chunk out of memory: retry %v, err %v (want one line)", retry, err)
+	}
 	msg := chunkError(be, cnn, 64, errors.New("RESOURCE_EXHAUSTED: Out of memory\nmore detail")).Error()
 	if strings.Contains(msg, "\n") || !strings.Contains(msg, "lower the chunk") {
 		t.Errorf("chunk error %q: want one line saying what to do", msg)
