@@ -244,10 +244,15 @@ func statsSetup(channels []int) func() (func() (float64, error), error) {
 			return nil, err
 		}
 		x, y := randomImages(500)
-		_, ev, err := evaluator(a)
+		be, ev, err := evaluator(a)
 		if err != nil {
 			return nil, err
 		}
+		where := "free memory unknown: fixed 1 GiB budget"
+		if m, ok := backend.FreeMemory(be); ok {
+			where = m.Where
+		}
+		fmt.Fprintf(os.Stderr, "   %s: chunks of %d images (%s), per-layer methods %s\n", a.Name, ev.Chunk(), where, noise.MethodsString(ev.Methods()))
 		ps := a.Init(1)
 		return func() (float64, error) { _, err := ev.Stats(ps, x, y, 500); return 0, err }, nil
 	}
