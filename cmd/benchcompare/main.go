@@ -486,9 +486,15 @@ func compare(python string, threads, reps int, only, dataDir, device string, std
 			if r%2 == 1 {
 				first, second = timeTorch, timeGo
 			}
+			// A pause before each side: both runtimes keep their worker threads
+			// spinning for a while after a parallel region (OpenMP's wait policy,
+			// XLA's thread pool), which would otherwise take cores from the side
+			// timed next (it made a 0.3 s workload look 2× slower).
+			time.Sleep(settle)
 			if err := first(); err != nil {
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
+			time.Sleep(settle)
 			if err := second(); err != nil {
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
@@ -513,6 +519,9 @@ func compare(python string, threads, reps int, only, dataDir, device string, std
 	}
 	return nil
 }
+
+// settle is the pause before each timed repetition (see compare).
+const settle = 300 * time.Millisecond
 
 // rate is work per second; for fixed-size workloads the work is w.work.
 func rate(w workload, work, seconds float64) float64 {
