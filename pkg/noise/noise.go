@@ -240,10 +240,7 @@ func (e *Evaluator) Stats(params []*tensors.Tensor, x, y []float32, n int) (Stat
 	var sumGrad [][]float64
 	var meanR2, meanJK []float64
 	for lo := 0; lo < n; {
-		// Chunks of equal size (the last one at most a few samples smaller), not a full
-		// chunk and a small remainder.
-		left := n - lo
-		hi := lo + (left+ceilDiv(left, e.chunk)-1)/ceilDiv(left, e.chunk)
+		hi := min(n, lo+e.chunk)
 		m := hi - lo
 		args := make([]any, 0, len(params)+2)
 		for _, p := range params {
@@ -326,6 +323,3 @@ func (e *Evaluator) shrink(err error, m int) (bool, error) {
 	e.chunk = max(1, m/2)
 	return true, nil
 }
-
-// ceilDiv is ⌈a/b⌉ for positive a and b.
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
