@@ -9,17 +9,28 @@
 // sgdescape time (above 1: sgdescape is faster), with the issue's target.
 //
 //	go run ./cmd/benchcompare -python .tools/bench-torch/bin/python -threads 2 -reps 5
+//
+// The PyTorch harness (torch_bench.py) is embedded in the binary, so a
+// binary built here runs on a machine without Go: on a GPU node,
+//
+//	go build -tags xla -o benchcompare ./cmd/benchcompare   # here; no openblas tag
+//	GOMLX_BACKEND=xla:<site-packages>/jax_plugins/xla_cuda13/xla_cuda_plugin.so \
+//	  ./benchcompare -device cuda -python <python with PyTorch> -data <folder with mnist/>
+//
+// where GoMLX's backend comes from GOMLX_BACKEND and PyTorch runs on -device.
 package main
 
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -40,13 +51,18 @@ import (
 	"github.com/sgdescape/sgdescape/pkg/train"
 )
 
+//go:embed torch_bench.py
+var torchBench []byte
+
 // workload is one row of the table: a Go side (set up once, then timed per
 // call), the name of the PyTorch side, what the time is per, and the target
-// speed ratio.
+// speed ratio (on a GPU gpuTarget, when set).
 type workload struct {
 	name, what string
 	torch      string
 	target     float64
+	gpuTarget  float64
+	mnist      bool   // needs the MNIST subset
 	unit       string // throughput unit ("" for time only)
 	work       float64
 	goSetup    func() (func() (float64, error), error) // returns the timed function (its work count)
@@ -63,8 +79,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", 2, "threads for both sides (GOMAXPROCS and torch.set_num_threads)")
 	reps := fs.Int("reps", 5, "timed repetitions per side (median reported)")
 	only := fs.String("only", "", "comma-separated workloads to run (default all): "+strings.Join(names(), ","))
-	dataDir := fs.String("data", "", "data directory (default: pkg/data's default)")
+	dataDir := fs.String("data", "", "data directory holding mnist/ (default: pkg/data's default, $SGDESCAPE_DATA or the repository's data/)")
+	device := fs.String("device", "cpu", "where PyTorch runs: cpu or cuda (GoMLX's backend comes from GOMLX_BACKEND; it must run on the same kind of device)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *device != "cpu" && *device != "cuda" {
+		fmt.Fprintf(stderr, "benchcompare: -device %q: use cpu or cuda\n", *device)
 		return 2
 	}
 	if *threads < 1 || *reps < 1 || *reps > 1000 {
@@ -76,7 +97,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	runtime.GOMAXPROCS(*threads)
-	if err := compare(*python, *threads, *reps, *only, *dataDir, stdout, stderr); err != nil {
+	be, err := backend.New()
+	if err != nil {
+		fmt.Fprintln(stderr, "benchcompare:", err)
+		return 1
+	}
+	if p := backend.Platform(be); (p == "cpu") != (*device == "cpu") {
+		fmt.Fprintf(stderr, "benchcompare: PyTorch would run on %s but GoMLX runs on %s (%s): set GOMLX_BACKEND=xla:<CUDA PJRT plugin .so> for -device cuda, or use -device cpu\n", *device, p, backend.Name())
+		return 2
+	}
+	if err := compare(*python, *threads, *reps, *only, *dataDir, *device, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "benchcompare:", err)
 		return 1
 	}
@@ -113,7 +143,7 @@ func workloads(ds *data.Dataset, _ string) []workload {
 		return train.New(be, a, cfg, x, y, n)
 	}
 	return []workload{
-		{name: "mlp-epoch", what: "one epoch 784-100-100-1, 10⁴ MNIST, B = 100", torch: "mlp-epoch", target: 1.5, unit: "images/s", work: 10000,
+		{name: "mlp-epoch", mnist: true, what: "one epoch 784-100-100-1, 10⁴ MNIST, B = 100", torch: "mlp-epoch", target: 1.5, unit: "images/s", work: 10000,
 			goSetup: func() (func() (float64, error), error) {
 				a, _ := model.MLP(784, []int{100, 100}, 1)
 				tr, err := trainer(a, train.Config{Loss: model.MSE, Eta: 0.01, B: 100, Seed: 1}, ds.X, ds.Y, ds.N())
@@ -132,7 +162,7 @@ func workloads(ds *data.Dataset, _ string) []workload {
 				}
 				return func() (float64, error) { _, err := tr.RunEpoch(); return 0, err }, nil
 			}},
-		{name: "pretrain", what: "pre-training 784-10-1, 10⁴ MNIST, 100 epochs, B = 100, η = 0.1", torch: "pretrain", target: 2, unit: "epochs/s", work: 100,
+		{name: "pretrain", mnist: true, what: "pre-training 784-10-1, 10⁴ MNIST, 100 epochs, B = 100, η = 0.1", torch: "pretrain", target: 2, unit: "epochs/s", work: 100,
 			goSetup: func() (func() (float64, error), error) {
 				a, _ := model.MLP(784, []int{10}, 1)
 				be, ev, err := evaluator(a)
@@ -157,7 +187,11 @@ func workloads(ds *data.Dataset, _ string) []workload {
 					return 0, nil
 				}, nil
 			}},
-		{name: "norms", what: "per-sample gradient norms, 10⁴ MNIST, 784-100-100-1 (PyTorch: torch.func vmap)", torch: "norms", target: 10, unit: "images/s", work: 10000,
+		{name: "cnn-stats", what: "paper CNN 64/128/256 per-sample statistics (|∇ℓ_μ|², |∇L|², 𝒩), 500 images (PyTorch: torch.func vmap)", torch: "cnn-stats", target: 1.5, gpuTarget: 3, unit: "images/s", work: 500,
+			goSetup: statsSetup([]int{64, 128, 256})},
+		{name: "quick-cnn-stats", what: "quick CNN 8/16/32 per-sample statistics, 500 images (PyTorch: torch.func vmap)", torch: "quick-cnn-stats", target: 1.5, unit: "images/s", work: 500,
+			goSetup: statsSetup([]int{8, 16, 32})},
+		{name: "norms", mnist: true, what: "per-sample gradient norms, 10⁴ MNIST, 784-100-100-1 (PyTorch: torch.func vmap)", torch: "norms", target: 10, unit: "images/s", work: 10000,
 			goSetup: func() (func() (float64, error), error) {
 				a, _ := model.MLP(784, []int{100, 100}, 1)
 				_, ev, err := evaluator(a)
@@ -184,9 +218,9 @@ func workloads(ds *data.Dataset, _ string) []workload {
 					return runs * steps, err
 				}, nil
 			}},
-		{name: "continuation", what: "network continuation: 100 runs of 784-10-1, B = 1, exact loss (N = 10⁴) after every step; PyTorch rank-1 version", torch: "continuation-rank1", target: 5, unit: "run-steps/s",
+		{name: "continuation", mnist: true, what: "network continuation: 100 runs of 784-10-1, B = 1, exact loss (N = 10⁴) after every step; PyTorch rank-1 version", torch: "continuation-rank1", target: 5, unit: "run-steps/s",
 			goSetup: continuationSetup(ds)},
-		{name: "continuation-vs-naive", what: "the same, against PyTorch recomputing the full forward pass every step", torch: "continuation-naive", target: 0, unit: "run-steps/s",
+		{name: "continuation-vs-naive", mnist: true, what: "the same, against PyTorch recomputing the full forward pass every step", torch: "continuation-naive", target: 0, unit: "run-steps/s",
 			goSetup: continuationSetup(ds)},
 	}
 }
@@ -199,6 +233,29 @@ func evaluator(a model.Arch) (backends.Backend, *noise.Evaluator, error) {
 	}
 	ev, err := noise.NewEvaluator(be, a, model.MSE, false)
 	return be, ev, err
+}
+
+// statsSetup times Evaluator.Stats (per-sample |∇ℓ_μ|², |∇L|², 𝒩, loss)
+// of a CNN with the given channels on 500 random CIFAR-10-shaped images.
+func statsSetup(channels []int) func() (func() (float64, error), error) {
+	return func() (func() (float64, error), error) {
+		a, err := model.CNN(32, 32, 3, channels, 3, 10)
+		if err != nil {
+			return nil, err
+		}
+		x, y := randomImages(500)
+		be, ev, err := evaluator(a)
+		if err != nil {
+			return nil, err
+		}
+		where := "free memory unknown: fixed 1 GiB budget"
+		if m, ok := backend.FreeMemory(be); ok {
+			where = m.Where
+		}
+		fmt.Fprintf(os.Stderr, "   %s: chunks of %d images (%s), per-layer methods %s\n", a.Name, ev.Chunk(), where, noise.MethodsString(ev.Methods()))
+		ps := a.Init(1)
+		return func() (float64, error) { _, err := ev.Stats(ps, x, y, 500); return 0, err }, nil
+	}
 }
 
 func continuationSetup(ds *data.Dataset) func() (func() (float64, error), error) {
@@ -246,13 +303,13 @@ type torchProc struct {
 	out *bufio.Scanner
 }
 
-func startTorch(python string, threads int, dir string) (*torchProc, string, error) {
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "torch_bench.py")
-	if _, err := os.Stat(script); err != nil {
-		script = filepath.Join("cmd", "benchcompare", "torch_bench.py")
+// startTorch writes the embedded harness into dir and starts it.
+func startTorch(python string, threads int, dir, device string) (*torchProc, string, error) {
+	script := filepath.Join(dir, "torch_bench.py")
+	if err := os.WriteFile(script, torchBench, 0o644); err != nil {
+		return nil, "", err
 	}
-	cmd := exec.Command(python, script, "--threads", fmt.Sprint(threads), "--data", dir)
+	cmd := exec.Command(python, script, "--threads", fmt.Sprint(threads), "--data", dir, "--device", device)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("OMP_NUM_THREADS=%d", threads), fmt.Sprintf("MKL_NUM_THREADS=%d", threads))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -270,11 +327,12 @@ func startTorch(python string, threads int, dir string) (*torchProc, string, err
 	var hello struct {
 		Torch   string `json:"torch"`
 		Threads int    `json:"threads"`
+		Device  string `json:"device"`
 	}
 	if err := p.read(&hello); err != nil {
 		return nil, "", fmt.Errorf("PyTorch harness did not start: %w", err)
 	}
-	return p, fmt.Sprintf("PyTorch %s, %d threads", hello.Torch, hello.Threads), nil
+	return p, fmt.Sprintf("PyTorch %s on %s, %d threads", hello.Torch, hello.Device, hello.Threads), nil
 }
 
 func (p *torchProc) read(v any) error {
@@ -329,23 +387,45 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-func compare(python string, threads, reps int, only, dataDir string, stdout, stderr io.Writer) error {
-	ds, err := mnist(dataDir)
-	if err != nil {
-		return fmt.Errorf("MNIST: %w (run `make data`)", err)
+func compare(python string, threads, reps int, only, dataDir, device string, stdout, stderr io.Writer) error {
+	want := map[string]bool{}
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			want[s] = true
+		}
+	}
+	var selected []workload
+	needMNIST := false
+	unknown := maps.Clone(want)
+	for _, w := range workloads(nil, "") {
+		if len(want) == 0 || want[w.name] {
+			selected = append(selected, w)
+			needMNIST = needMNIST || w.mnist
+			delete(unknown, w.name)
+		}
+	}
+	if len(unknown) > 0 {
+		unknown := slices.Sorted(maps.Keys(unknown))
+		return fmt.Errorf("unknown workload %q in -only (known: %s)", strings.Join(unknown, ","), strings.Join(names(), ","))
 	}
 	tmp, err := os.MkdirTemp("", "benchcompare")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := writeF32(filepath.Join(tmp, "mnist-x.f32"), ds.X); err != nil {
-		return err
+	var ds *data.Dataset
+	if needMNIST {
+		if ds, err = mnist(dataDir); err != nil {
+			return fmt.Errorf("MNIST: %w (run `make data`, or pass -data <folder holding mnist/>)", err)
+		}
+		if err := writeF32(filepath.Join(tmp, "mnist-x.f32"), ds.X); err != nil {
+			return err
+		}
+		if err := writeF32(filepath.Join(tmp, "mnist-y.f32"), ds.Y); err != nil {
+			return err
+		}
 	}
-	if err := writeF32(filepath.Join(tmp, "mnist-y.f32"), ds.Y); err != nil {
-		return err
-	}
-	tp, torchName, err := startTorch(python, threads, tmp)
+	tp, torchName, err := startTorch(python, threads, tmp, device)
 	if err != nil {
 		return err
 	}
@@ -359,14 +439,8 @@ func compare(python string, threads, reps int, only, dataDir string, stdout, std
 	}()
 	fmt.Fprintln(stdout, "| workload | PyTorch | sgdescape | speed ratio | target | met |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|")
-	want := map[string]bool{}
-	for _, s := range strings.Split(only, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			want[s] = true
-		}
-	}
 	for _, w := range workloads(ds, dataDir) {
-		if len(want) > 0 && !want[w.name] {
+		if !slices.ContainsFunc(selected, func(s workload) bool { return s.name == w.name }) {
 			continue
 		}
 		fmt.Fprintf(stderr, "   %s: set-up and warm-up\n", w.name)
@@ -412,9 +486,15 @@ func compare(python string, threads, reps int, only, dataDir string, stdout, std
 			if r%2 == 1 {
 				first, second = timeTorch, timeGo
 			}
+			// A pause before each side: both runtimes keep their worker threads
+			// spinning for a while after a parallel region (OpenMP's wait policy,
+			// XLA's thread pool), which would otherwise take cores from the side
+			// timed next (it made a 0.3 s workload look 2× slower).
+			time.Sleep(settle)
 			if err := first(); err != nil {
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
+			time.Sleep(settle)
 			if err := second(); err != nil {
 				return fmt.Errorf("%s: %w", w.name, err)
 			}
@@ -424,17 +504,24 @@ func compare(python string, threads, reps int, only, dataDir string, stdout, std
 		ratio := mg / mt
 		met := "—"
 		target := "—"
-		if w.target > 0 {
-			target = fmt.Sprintf("≥ %g×", w.target)
+		goal := w.target
+		if device != "cpu" && w.gpuTarget > 0 {
+			goal = w.gpuTarget
+		}
+		if goal > 0 {
+			target = fmt.Sprintf("≥ %g×", goal)
 			met = "yes"
-			if ratio < w.target {
-				met = fmt.Sprintf("no (%.0f%% of target)", 100*ratio/w.target)
+			if ratio < goal {
+				met = fmt.Sprintf("no (%.0f%% of target)", 100*ratio/goal)
 			}
 		}
 		fmt.Fprintf(stdout, "| %s | %s | %s | %.2f× | %s | %s |\n", w.what, show(median(thT), mt, w.unit), show(median(goT), mg, w.unit), ratio, target, met)
 	}
 	return nil
 }
+
+// settle is the pause before each timed repetition (see compare).
+const settle = 300 * time.Millisecond
 
 // rate is work per second; for fixed-size workloads the work is w.work.
 func rate(w workload, work, seconds float64) float64 {

@@ -511,10 +511,10 @@ func (p *problem) checkMemory() error {
 
 // noiseOf turns the evaluator's statistics into Noise.
 func noiseOf(st noise.Stats, cfg Config) Noise {
-	nz := Noise{PerSampleGrad2: st.PerSampleG, MeanGrad2: st.MeanGrad2, GradNorm2: st.GradNorm2, Strength: st.Noise,
+	nz := Noise{PerSampleGrad2: st.PerSampleG2, MeanGrad2: st.MeanGrad2, GradNorm2: st.GradNorm2, Strength: st.Noise,
 		TraceSigma: st.TraceSigma(cfg.B), TraceGN: st.MeanJac2, Decoupled: run.Float(math.NaN()), Ratio: run.Float(math.NaN())}
 	for _, q := range []float64{0, 0.1, 0.5, 0.9, 1} {
-		nz.Grad2Quantiles = append(nz.Grad2Quantiles, estimate.Percentile(st.PerSampleG, q))
+		nz.Grad2Quantiles = append(nz.Grad2Quantiles, estimate.Percentile(st.PerSampleG2, q))
 	}
 	if cfg.Loss == model.MSE {
 		nz.Decoupled = run.Float(st.Decoupled)

@@ -207,7 +207,7 @@ func TestNativeCrossCheck(t *testing.T) {
 		t.Logf("%s: diagnose %.8g, native %.8g, relative difference %.2g", c.what, c.got, c.want, d)
 	}
 	worst := 0.0
-	for i, v := range st.PerSampleG {
+	for i, v := range st.PerSampleG2 {
 		worst = math.Max(worst, math.Abs(r.Noise.PerSampleGrad2[i]-v)/math.Max(v, 1e-6*st.MeanGrad2))
 	}
 	if worst > 1e-4 {

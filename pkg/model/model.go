@@ -10,7 +10,9 @@
 // input in "patch" form U_l ([n, positions, k]) and its pre-activation
 // A_l = U_l·W_l + b_l ([n, positions, c]): per-sample gradients are then
 // ∇_{W_l}ℓ_μ = Σ_p U_l[μ,p]ᵀ δ_l[μ,p] with δ_l = ∂(Σ_μ ℓ_μ)/∂A_l, which is how
-// pkg/noise gets per-sample quantities without a per-sample backward pass.
+// pkg/noise gets per-sample quantities without a per-sample backward pass
+// (for convolutions from the nine shifted windows of the layer's input
+// image, Tap.X and Windows, whose concatenation is U).
 // Convolutions (3×3, stride 1, "same" padding) are XLA's own convolution op
 // where the backend supports it (with its gradient, except that from 64
 // output channels the kernel's gradient is an im2col matrix product: see
@@ -82,7 +84,15 @@ type Network interface {
 	// DenseOnly reports whether every tap has a single position (no
 	// convolution or shared weights), the condition of the N×N Gram route.
 	DenseOnly() bool
+	// TapShapes gives, per tap in order, its positions per sample and the
+	// weight's rows and columns (T, k, c of U [n, T, k] and A [n, T, c]),
+	// from which pkg/noise chooses how to take each layer's per-sample norms.
+	TapShapes() []TapShape
 }
+
+// TapShape is the size of one tap: T positions per sample, K inputs and C
+// outputs per position.
+type TapShape struct{ T, K, C int }
 
 // DenseOnly reports whether every parametric layer is dense (one position
 // per sample): the condition of the Gram routes of pkg/noise and pkg/hessian.
@@ -231,6 +241,37 @@ func (a Arch) Init(seed uint64) []*tensors.Tensor {
 type Tap struct {
 	U *Node // [n, positions, k]
 	A *Node // [n, positions, c]
+	// X is a convolution's input image [n, H, W, C], from which U is made
+	// (nil for dense layers): per-sample products are cheaper from its nine
+	// shifted windows than from U (see Windows). Not differentiable.
+	X *Node
+}
+
+// Windows returns the nine shifted 3×3-convolution windows of x [n, H, W, C]
+// (zero padded), in the order (dy, dx) of the rows of a convolution's
+// weight: window (dy, dx) holds, at every position (i, j), the pixel
+// (i+dy−1, j+dx−1). With channelsFirst each window is [n, C, H·W], else
+// [n, H·W, C]; concatenated along the channel axis they are U (im2col3) or
+// its transpose. Built from Slice (whose gradient needs Pad, missing in
+// SimpleGo), so x must not need a gradient.
+func Windows(x *Node, channelsFirst bool) []*Node {
+	dims := x.Shape().Dimensions
+	n, H, W, C := dims[0], dims[1], dims[2], dims[3]
+	p := pad1(x)
+	if channelsFirst {
+		p = TransposeAllAxes(p, 0, 3, 1, 2) // [n, C, H+2, W+2]
+	}
+	out := make([]*Node, 0, 9)
+	for dy := 0; dy < 3; dy++ {
+		for dx := 0; dx < 3; dx++ {
+			if channelsFirst {
+				out = append(out, Reshape(Slice(p, AxisRange(), AxisRange(), AxisRange(dy, dy+H), AxisRange(dx, dx+W)), n, C, H*W))
+			} else {
+				out = append(out, Reshape(Slice(p, AxisRange(), AxisRange(dy, dy+H), AxisRange(dx, dx+W), AxisRange()), n, H*W, C))
+			}
+		}
+	}
+	return out
 }
 
 // Forward builds f(θ, x) for a batch x of shape [n, InputSize] (flattened
@@ -316,9 +357,10 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 				conv = Add(conv, Reshape(b, 1, 1, 1, l.Out))
 				if withTaps {
 					// U is a side output: StopGradient keeps the backward pass on the convolution.
-					u := Reshape(im2col3(StopGradient(h)), n, H*W, 9*l.In)
+					x := StopGradient(h)
+					u := Reshape(im2col3(x), n, H*W, 9*l.In)
 					pre := Reshape(conv, n, H*W, l.Out)
-					taps = append(taps, Tap{U: u, A: pre})
+					taps = append(taps, Tap{U: u, A: pre, X: x})
 					conv = Reshape(pre, n, H, W, l.Out)
 				}
 				h = conv
@@ -327,7 +369,7 @@ func (a Arch) forward(params []*Node, x *Node, withTaps, native bool) (*Node, []
 			u := Reshape(im2col3(h), n, H*W, 9*l.In)
 			pre := Add(DotGeneral(u, []int{2}, nil, w, []int{0}, nil), Reshape(b, 1, 1, l.Out))
 			if withTaps {
-				taps = append(taps, Tap{U: u, A: pre})
+				taps = append(taps, Tap{U: u, A: pre, X: StopGradient(h)})
 			}
 			h = Reshape(pre, n, H, W, l.Out)
 		case KindReLU:

@@ -592,3 +592,55 @@ func TestMaxPoolWindowTies(t *testing.T) {
 		}
 	}
 }
+
+// The nine windows of Windows, concatenated along the channels, are the
+// im2col patches U of the taps (and their transpose with channelsFirst),
+// and every entry is the pixel at its offset, or zero outside the image.
+func TestWindowsAreIm2col(t *testing.T) {
+	be, err := backend.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, H, W, C = 2, 4, 5, 3
+	x := make([]float32, n*H*W*C)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	exec, err := NewExec(be, func(xx *Node) []*Node {
+		u := Reshape(im2col3(xx), n, H*W, 9*C)
+		return []*Node{u, Concatenate(Windows(xx, false), 2), Concatenate(Windows(xx, true), 1)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, n, H, W, C))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := tensors.MustCopyFlatData[float32](res[0])
+	last := tensors.MustCopyFlatData[float32](res[1])
+	first := tensors.MustCopyFlatData[float32](res[2])
+	for s := 0; s < n; s++ {
+		for i := 0; i < H; i++ {
+			for j := 0; j < W; j++ {
+				p := i*W + j
+				for o := 0; o < 9; o++ {
+					dy, dx := o/3, o%3
+					for c := 0; c < C; c++ {
+						want := float32(0)
+						if y, xx := i+dy-1, j+dx-1; y >= 0 && y < H && xx >= 0 && xx < W {
+							want = x[((s*H+y)*W+xx)*C+c]
+						}
+						k := o*C + c
+						got := []float32{u[(s*H*W+p)*9*C+k], last[(s*H*W+p)*9*C+k], first[(s*9*C+k)*H*W+p]}
+						for v, g := range got {
+							if g != want {
+								t.Fatalf("sample %d position (%d,%d) offset (%d,%d) channel %d: form %d gives %v, want %v", s, i, j, dy, dx, c, v, g, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

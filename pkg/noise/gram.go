@@ -55,7 +55,10 @@ func GramFactors(be backends.Backend, a model.Arch, params []*tensors.Tensor, x 
 	}
 	fs := &Factors{F: make([]float64, 0, n)}
 	D := a.InputSize()
-	chunk := ChunkSize(a, 2048)
+	chunk, err := ChunkSizeOn(be, a, 2048)
+	if err != nil {
+		return nil, err
+	}
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(n, lo+chunk)
 		m := hi - lo

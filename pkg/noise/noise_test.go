@@ -3,7 +3,6 @@ package noise
 import (
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -298,37 +297,4 @@ func BenchmarkPerSampleNormsMNIST(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// Per-sample noise statistics (𝒩 and the per-sample gradient norms) of the
-// paper's CIFAR-10 CNN on 500 random images; XLA only (hours on SimpleGo).
-func BenchmarkStatsPaperCNN(b *testing.B) {
-	if !strings.HasPrefix(backend.Config(), "xla") {
-		b.Skip("paper-scale benchmark: set GOMLX_BACKEND=xla:<PJRT plugin> (a GPU)")
-	}
-	be, _ := backend.New()
-	a, _ := model.CNN(32, 32, 3, []int{64, 128, 256}, 3, 10)
-	rng := rand.New(rand.NewPCG(1, 1))
-	x := make([]float32, 500*3072)
-	y := make([]float32, 500*10)
-	for i := range x {
-		x[i] = rng.Float32()
-	}
-	for i := 0; i < 500; i++ {
-		y[i*10+i%10] = 1
-	}
-	ev, err := NewEvaluator(be, a, model.MSE, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ps := a.Init(1)
-	if _, err := ev.Stats(ps, x, y, 500); err != nil { // compile outside the timed loop
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		if _, err := ev.Stats(ps, x, y, 500); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "images/s")
 }

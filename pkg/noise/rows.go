@@ -38,6 +38,7 @@ func Rows(be backends.Backend, a model.Arch, loss string, what What, params []*t
 // per chunk size, reused across calls: XLA compiles a graph in tens to
 // hundreds of milliseconds, so a loop over Rows would be dominated by it.
 type Rower struct {
+	be   backends.Backend
 	a    model.Arch
 	what What
 	np   int
@@ -77,7 +78,7 @@ func NewRower(be backends.Backend, a model.Arch, loss string, what What) (*Rower
 		var out []*Node
 		for l, t := range taps {
 			// Per-sample weight gradient Σ_p U[μ,p]ᵀδ[μ,p] and bias gradient Σ_p δ[μ,p].
-			g := DotGeneral(t.U, []int{1}, []int{0}, deltas[l], []int{1}, []int{0}) // [n, k, c]
+			g := perSampleGrad(t, deltas[l]) // [n, k, c]
 			m := g.Shape().Dimensions[0]
 			out = append(out, ConvertDType(Reshape(g, m, -1), dtypes.Float64), ConvertDType(ReduceSum(deltas[l], 1), dtypes.Float64))
 		}
@@ -86,7 +87,7 @@ func NewRower(be backends.Backend, a model.Arch, loss string, what What) (*Rower
 	if err != nil {
 		return nil, err
 	}
-	return &Rower{a: a, what: what, np: np, exec: exec}, nil
+	return &Rower{be: be, a: a, what: what, np: np, exec: exec}, nil
 }
 
 // Rows computes the per-sample gradient rows of n samples (see Rows).
@@ -102,7 +103,15 @@ func (r *Rower) Rows(params []*tensors.Tensor, x, y []float32, n int) (*mat.Dens
 	exec := r.exec
 	D, K := a.InputSize(), a.Outputs
 	rows := mat.NewDense(n, P, nil)
-	chunk := max(1, min(ChunkSize(a, 512), (1<<26)/max(P, 1)))
+	ms := make([]Method, len(Layers(a)))
+	for i := range ms {
+		ms[i] = Materialise // every per-sample gradient is formed
+	}
+	chunk, err := chunkFor(r.be, a, 512, SampleBytes(a, ms)+12*float64(P)) // + the rows: float32 G_μ, float64 copies
+	if err != nil {
+		return nil, err
+	}
+	chunk = max(1, min(chunk, (1<<26)/max(P, 1)))
 	for lo := 0; lo < n; lo += chunk {
 		hi := min(n, lo+chunk)
 		m := hi - lo

@@ -51,6 +51,15 @@ func (m *Model) Params() []model.Param {
 // convolution (the estimate pkg/noise makes for its own networks).
 func (m *Model) FloatsPerSample() int { return m.perSample }
 
+// TapShapes gives each weighted layer's positions and weight shape, in tap order.
+func (m *Model) TapShapes() []model.TapShape {
+	out := make([]model.TapShape, len(m.Layers))
+	for i, l := range m.Layers {
+		out[i] = model.TapShape{T: l.Positions, K: l.K, C: l.C}
+	}
+	return out
+}
+
 // DenseOnly reports whether every layer has one position per sample.
 func (m *Model) DenseOnly() bool {
 	for _, l := range m.Layers {

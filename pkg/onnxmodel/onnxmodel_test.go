@@ -338,8 +338,8 @@ func TestConvNetwork(t *testing.T) {
 		for _, v := range g {
 			s += v * v
 		}
-		if math.Abs(s-st.PerSampleG[mu]) > 1e-4*s {
-			t.Errorf("sample %d: |∇ℓ|² from the taps %v, from a full gradient %v", mu, st.PerSampleG[mu], s)
+		if math.Abs(s-st.PerSampleG2[mu]) > 1e-4*s {
+			t.Errorf("sample %d: |∇ℓ|² from the taps %v, from a full gradient %v", mu, st.PerSampleG2[mu], s)
 		}
 	}
 	// Hessian-vector products against finite differences.
