@@ -62,21 +62,21 @@ func (it Item) Name() string { return it.Instance.Entry.Name }
 // preset with settings applied (the notebooks' SGDESCAPE_SET), in the order
 // of figs; only, when not empty, keeps the notebooks (or experiments) it names.
 func Items(reg Registry, figs []Figure, scale run.Scale, settings []param.Setting, only []string) ([]Item, error) {
-	keep := map[string]bool{}
+	keep, unmatched := map[string]bool{}, map[string]bool{}
 	for _, o := range only {
-		keep[o] = true
+		keep[o], unmatched[o] = true, true
 	}
 	var out []Item
 	for _, f := range figs {
 		all := len(keep) == 0 || keep[f.Notebook]
-		delete(keep, f.Notebook)
+		delete(unmatched, f.Notebook)
 		for _, id := range f.Experiments {
 			name, variant, _ := strings.Cut(id, "/")
 			if !all && !keep[id] && !keep[name] {
 				continue
 			}
-			delete(keep, id)
-			delete(keep, name)
+			delete(unmatched, id)
+			delete(unmatched, name)
 			e, ok := reg.Lookup(name, variant)
 			if !ok {
 				return nil, fmt.Errorf("suite: notebook %s uses %q, which is not a registered experiment", f.Notebook, id)
@@ -91,7 +91,7 @@ func Items(reg Registry, figs []Figure, scale run.Scale, settings []param.Settin
 			out = append(out, Item{Notebook: f.Notebook, Instance: in})
 		}
 	}
-	for o := range keep {
+	for o := range unmatched {
 		return nil, run.BadInput(fmt.Errorf("-only %s: no such notebook or experiment in the suite", o))
 	}
 	return out, nil

@@ -145,3 +145,23 @@ func TestRecordOfAnotherCodeVersionIsRefused(t *testing.T) {
 		t.Errorf("the suite did not recompute the stale record: ran %d, %v", ran, err)
 	}
 }
+
+// -only keeps exactly the notebooks and experiments it names.
+func TestOnly(t *testing.T) {
+	for _, c := range []struct {
+		only []string
+		want string
+	}{{[]string{"ncrit"}, "ncrit"}, {[]string{"theory-curves", "whatif"}, "theory-curves whatif"}, {[]string{"04_escape"}, "fpt-grid fpt-dynamics fpt fpt-draws"}} {
+		its, err := suite.Items(registry.All(), suite.Figures, run.Quick, nil, c.only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, it := range its {
+			got = append(got, it.Name())
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("-only %v: %v, want %s", c.only, got, c.want)
+		}
+	}
+}
