@@ -71,15 +71,8 @@ const (
 	DrawIID = "SGD, i.i.d. mini-batches"
 )
 
-// drawPart is one Escape of a draw.
-type drawPart struct {
-	name  string
-	cfg   Config
-	store func(*Draw, Result)
-}
-
 // parts returns the Escapes of the draw of seed, in the order they run.
-func (c DrawsConfig) parts(seed int) []drawPart {
+func (c DrawsConfig) parts(seed int) []part[Draw] {
 	with := func(mod func(*Config)) Config {
 		x := c.Config
 		x.Betas = append([]float64(nil), c.Betas...)
@@ -87,12 +80,12 @@ func (c DrawsConfig) parts(seed int) []drawPart {
 		mod(&x)
 		return x
 	}
-	ps := []drawPart{
+	ps := []part[Draw]{
 		{DrawSGD, with(func(*Config) {}), func(d *Draw, r Result) { d.SGD = r }},
 		{DrawIID, with(func(x *Config) { x.Sampling = IID }), func(d *Draw, r Result) { d.IID = r }},
 	}
 	for _, n := range c.Ns {
-		ps = append(ps, drawPart{fmt.Sprintf("n = %d", n), with(func(x *Config) { x.Helix.Dim, x.Betas = n, []float64{c.BetaFix} }),
+		ps = append(ps, part[Draw]{fmt.Sprintf("n = %d", n), with(func(x *Config) { x.Helix.Dim, x.Betas = n, []float64{c.BetaFix} }),
 			func(d *Draw, r Result) { d.AtN[n] = r }})
 	}
 	return ps
@@ -134,13 +127,7 @@ func (c DrawsConfig) Validate() error {
 }
 
 // MemoryBytes is the largest part's (they run one after another).
-func (c DrawsConfig) MemoryBytes() float64 {
-	m := 0.0
-	for _, p := range c.parts(0) {
-		m = math.Max(m, p.cfg.MemoryBytes())
-	}
-	return m
-}
+func (c DrawsConfig) MemoryBytes() float64 { return largestMemory(c.parts(0)) }
 
 // Draw is one data draw: the β sweep with epoch and with i.i.d. batches,
 // and epoch batches at BetaFix keyed by n. The exit times are left out
@@ -164,12 +151,7 @@ type DrawsResult struct {
 
 // Draw returns the draw of a data seed (false when it was not drawn).
 func (r DrawsResult) Draw(seed uint64) (Draw, bool) {
-	for _, d := range r.Draws {
-		if d.Seed == seed {
-			return d, true
-		}
-	}
-	return Draw{}, false
+	return run.Find(r.Draws, func(d Draw) bool { return d.Seed == seed })
 }
 
 // Seeds returns the data seeds in the order drawn.

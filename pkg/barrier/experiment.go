@@ -258,12 +258,7 @@ type Result struct {
 
 // At returns the point at β (false when β was not measured).
 func (r Result) At(beta float64) (Point, bool) {
-	for _, p := range r.Points {
-		if p.Beta == beta {
-			return p, true
-		}
-	}
-	return Point{}, false
+	return run.Find(r.Points, func(p Point) bool { return p.Beta == beta })
 }
 
 // Experiment names the cached experiment; CodeVersion changes with its numbers.

@@ -50,33 +50,43 @@ const (
 	PartGLD   = "GLD (Eq. 5)"
 )
 
-// part is one Escape of the laboratory and where its result goes.
-type part struct {
+// part is one Escape of a composite (the laboratory, a data draw) and where
+// its result goes in the composite's result R.
+type part[R any] struct {
 	name  string
 	cfg   Config
-	store func(*LabResult, Result)
+	store func(*R, Result)
+}
+
+// largestMemory is the largest part's memory (parts run one after another).
+func largestMemory[R any](ps []part[R]) float64 {
+	m := 0.0
+	for _, p := range ps {
+		m = math.Max(m, p.cfg.MemoryBytes())
+	}
+	return m
 }
 
 // parts returns every Escape of the laboratory, in the order they run.
-func (c LabConfig) parts() []part {
+func (c LabConfig) parts() []part[LabResult] {
 	with := func(mod func(*Config)) Config {
 		x := c.Config
 		x.Betas = append([]float64(nil), c.Betas...)
 		mod(&x)
 		return x
 	}
-	ps := []part{
+	ps := []part[LabResult]{
 		{PartSGD, c.Config, func(l *LabResult, r Result) { l.SGD = r }},
 		{PartIID, with(func(x *Config) { x.Sampling = IID }), func(l *LabResult, r Result) { l.IID = r }},
 		{PartGauss, with(func(x *Config) { x.Dynamics = Gauss }), func(l *LabResult, r Result) { l.Gauss = r }},
 		{PartGLD, with(func(x *Config) { x.Dynamics, x.Betas, x.Runs = GLD, c.GLDBetas, c.GLDRuns }), func(l *LabResult, r Result) { l.GLD = r }},
 	}
 	for _, b := range c.Bs {
-		ps = append(ps, part{fmt.Sprintf("B = %d", b), with(func(x *Config) { x.B, x.Betas = b, []float64{c.BetaFix} }),
+		ps = append(ps, part[LabResult]{fmt.Sprintf("B = %d", b), with(func(x *Config) { x.B, x.Betas = b, []float64{c.BetaFix} }),
 			func(l *LabResult, r Result) { l.AtB[b] = r }})
 	}
 	for _, n := range c.Ns {
-		ps = append(ps, part{fmt.Sprintf("n = %d", n), with(func(x *Config) { x.Helix.Dim, x.Betas = n, []float64{c.BetaFix} }),
+		ps = append(ps, part[LabResult]{fmt.Sprintf("n = %d", n), with(func(x *Config) { x.Helix.Dim, x.Betas = n, []float64{c.BetaFix} }),
 			func(l *LabResult, r Result) { l.AtN[n] = r }})
 	}
 	return ps
@@ -114,13 +124,7 @@ func (c LabConfig) Validate() error {
 }
 
 // MemoryBytes is the largest part's (they run one after another).
-func (c LabConfig) MemoryBytes() float64 {
-	m := 0.0
-	for _, p := range c.parts() {
-		m = math.Max(m, p.cfg.MemoryBytes())
-	}
-	return m
-}
+func (c LabConfig) MemoryBytes() float64 { return largestMemory(c.parts()) }
 
 // LabResult holds the laboratory's parts by name, the comparisons over B
 // and n keyed by B and n, and the curves of the data set's landscape.

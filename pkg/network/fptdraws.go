@@ -95,12 +95,7 @@ type FirstPassageDrawsResult struct {
 
 // Draw returns the draw of a pre-training seed (false when it was not run).
 func (r FirstPassageDrawsResult) Draw(seed uint64) (SeedDraw, bool) {
-	for _, d := range r.Draws {
-		if d.PretrainSeed == seed {
-			return d, true
-		}
-	}
-	return SeedDraw{}, false
+	return run.Find(r.Draws, func(d SeedDraw) bool { return d.PretrainSeed == seed })
 }
 
 // FirstPassageDrawsVersion is the code version of the composite, with the
