@@ -108,8 +108,8 @@ func TestBarrierAndNcritBadInput(t *testing.T) {
 		{[]string{"barrier", "-sampling", "sobol"}, "sampling"},
 		{[]string{"barrier", "-dynamics", "heun"}, "dynamics"},
 		{[]string{"barrier", "-dynamics", "gauss", "-n", "2"}, "n"},
-		{[]string{"barrier", "-max-steps", "0"}, "max-steps"},
-		{[]string{"barrier", "-max-steps", "1000000000000"}, "max-steps"},
+		{[]string{"barrier", "-maxsteps", "0"}, "maxsteps"},
+		{[]string{"barrier", "-maxsteps", "1000000000000"}, "maxsteps"},
 		{[]string{"barrier", "-chain-grid", "2"}, "chain-grid"},
 		{[]string{"barrier", "-chain-grid", "11", "-beta", "6,7", "-runs", "5", "-grid", "501"}, "chain-grid"}, // too coarse for the step: found by the exact chain, before any run
 		{[]string{"barrier-draws", "-seeds", "1,1"}, "seeds"},
@@ -165,7 +165,7 @@ func TestBarrierUnwritableCacheStillPrintsTheResult(t *testing.T) {
 // set) reports its progress.
 func TestBarrierGridPhaseReportsProgress(t *testing.T) {
 	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
-	code, _, errs := call("barrier", "-grid", "2001", "-runs", "1", "-max-steps", "1", "-beta", "5,6")
+	code, _, errs := call("barrier", "-grid", "2001", "-runs", "1", "-maxsteps", "1", "-beta", "5,6")
 	if code != 0 || !strings.Contains(errs, "1-D grid of 2001 points") {
 		t.Errorf("exit %d, progress %q", code, errs)
 	}
@@ -173,11 +173,11 @@ func TestBarrierGridPhaseReportsProgress(t *testing.T) {
 
 // Findings 5 and 7: an undefined number is null in JSON, named on stderr
 // and under "non_finite", and carries a reason; a point where no run
-// escapes within max-steps is a result (status "slower", a bound on κ),
+// escapes within maxsteps is a result (status "slower", a bound on κ),
 // shown as "< bound" in the table.
 func TestBarrierUndefinedNumbersAndCensoredPoints(t *testing.T) {
 	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
-	args := []string{"barrier", "-N", "50", "-runs", "3", "-max-steps", "1000", "-beta", "12,14,16,20", "-grid", "1001"}
+	args := []string{"barrier", "-N", "50", "-runs", "3", "-maxsteps", "1000", "-beta", "12,14,16,20", "-grid", "1001"}
 	got, nonFinite, errs := barrierJSON(t, args...)
 	if !strings.Contains(errs, "not a finite number") || !strings.Contains(strings.Join(nonFinite, " "), "result.points[1].kappa") {
 		t.Errorf("undefined numbers not named: stderr %q, non_finite %v", errs, nonFinite)

@@ -58,3 +58,44 @@ func TestNetworkDivergenceIsFlagged(t *testing.T) {
 		}
 	}
 }
+
+// TestNoEstimateIsNullWithReason: a linear-regression run that diverges, or
+// whose steps never move θ off the minimum, reports its estimates as null
+// with the reason in JSON and in text — never a slope or φ of 0 [0, 0] and
+// never an exit after the work.
+func TestNoEstimateIsNullWithReason(t *testing.T) {
+	t.Setenv("SGDESCAPE_CACHE", t.TempDir())
+	for _, c := range []struct {
+		args         []string
+		null, reason string // a path that must be null, the member holding the reason
+		text         string
+	}{
+		{[]string{"fpt", "-eta", "5", "-N", "100", "-runs", "5", "-boot", "10", "-maxsteps", "10000"}, "fit.loglog.slope", "fit_note", "DIVERGED"},
+		{[]string{"stationary", "-dynamics", "sde4", "-dt", "1e-320", "-samples", "200"}, "fit.phi_mle", "reason", "NO ESTIMATE"},
+		{[]string{"stationary", "-dynamics", "gld", "-gld-hstar", "1e-320", "-samples", "200"}, "fit.phi_mle", "reason", "NO ESTIMATE"},
+	} {
+		code, out, errs := call(append(c.args, "-json")...)
+		var v struct {
+			Result    map[string]any `json:"result"`
+			NonFinite []string       `json:"non_finite"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil {
+			t.Errorf("%v: exit %d, stderr %q", c.args, code, lastLine(errs))
+			continue
+		}
+		var x any = v.Result
+		for _, k := range strings.Split(c.null, ".") {
+			m, _ := x.(map[string]any)
+			x = m[k]
+		}
+		if x != nil {
+			t.Errorf("%v: %s = %v, want null", c.args, c.null, x)
+		}
+		if s, _ := v.Result[c.reason].(string); s == "" || !strings.Contains(strings.Join(v.NonFinite, " "), "result."+c.null) {
+			t.Errorf("%v: no reason in %s (%q) or %s not listed in non_finite %v", c.args, c.reason, s, c.null, v.NonFinite)
+		}
+		if code, out, _ := call(c.args...); code != 0 || !strings.Contains(out, c.text) {
+			t.Errorf("%v: exit %d, text not flagged %q: %q", c.args, code, c.text, out)
+		}
+	}
+}

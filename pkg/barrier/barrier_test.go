@@ -312,9 +312,9 @@ func TestDeterministicAndCensored(t *testing.T) {
 	}
 }
 
-// A point where no run escapes within max-steps is a result: status
+// A point where no run escapes within maxsteps is a result: status
 // "slower", κ null with a reason, and the bound 3.0/T on κ (T the total
-// time at risk, η·max-steps per run) — not a failure.
+// time at risk, η·maxsteps per run) — not a failure.
 func TestEveryRunCensoredIsABound(t *testing.T) {
 	c := PaperEscape("quick")
 	c.Betas, c.Runs, c.Grid, c.MaxSteps = []float64{9, 10}, 20, 501, 50
@@ -510,7 +510,7 @@ func TestValidateRefusesBeforeWork(t *testing.T) {
 	}{
 		{func(c *LabConfig) { c.Betas = []float64{1e-320} }, "beta = 1e-320"},
 		{func(c *LabConfig) { c.Betas = []float64{1e-16} }, "jump out"},
-		{func(c *LabConfig) { c.MaxSteps = 1e12 }, "max-steps"},
+		{func(c *LabConfig) { c.MaxSteps = 1e12 }, "maxsteps"},
 		{func(c *LabConfig) { c.B = c.Helix.N }, "B = 1000 must be smaller than N = 1000"},
 		{func(c *LabConfig) { c.Model = "mlp" }, "model"},
 		{func(c *LabConfig) { c.Bs = []int{1, 2, 1} }, "listed twice"},

@@ -57,7 +57,7 @@ func (c *Config) Declare(s *param.Set) {
 	s.Int(&c.B, "B", "mini-batch size B (1 ≤ B < N)", param.Min(1))
 	s.Floats(&c.Betas, "beta", "β = B/(ηh*) values (η is chosen from β for the data set's h*)", param.Positive, param.Progression, param.MaxItems(1000))
 	s.Int(&c.Runs, "runs", "independent runs per β, all started at θ*", param.Min(1), param.Max(maxRuns))
-	s.Int64(&c.MaxSteps, "max-steps", "step budget per run; runs that have not escaped by then are censored (a bound on κ)", param.Min(1))
+	s.Int64(&c.MaxSteps, "maxsteps", "steps per run before it is censored; runs that have not escaped by then give a bound on κ", param.Min(1))
 	param.Choice(s, &c.Sampling, "sampling", "mini-batches: epoch (fresh permutation each epoch, the paper's) or iid", []string{Epoch, IID})
 	param.Choice(s, &c.Dynamics, "dynamics", "sgd (real mini-batches), gauss (Gaussian steps of the exact variance, n = 1) or gld (Langevin, Eq. 5)", []string{SGD, Gauss, GLD})
 	s.Int(&c.Grid, "grid", "grid points of the 1-D exact predictions", param.Min(101), param.Max(1_000_000))
@@ -87,7 +87,7 @@ func (c Config) Validate() error {
 	case c.Runs < 1 || c.Runs > maxRuns:
 		return fmt.Errorf("runs = %d must be between 1 and %d (the exit times are kept)", c.Runs, maxRuns)
 	case c.MaxSteps < 1:
-		return fmt.Errorf("max-steps = %d: the step budget per run must be ≥ 1", c.MaxSteps)
+		return fmt.Errorf("maxsteps = %d: the step budget per run must be ≥ 1", c.MaxSteps)
 	case c.Sampling != Epoch && c.Sampling != IID:
 		return fmt.Errorf("sampling = %q must be %q or %q", c.Sampling, Epoch, IID)
 	case c.Dynamics != SGD && c.Dynamics != Gauss && c.Dynamics != GLD:
@@ -100,7 +100,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chain-grid = %d: the exact discrete chain's grid needs 3 to %d points (0: automatic)", c.ChainGrid, exitchain.MaxPoints)
 	}
 	if w := float64(c.Runs) * float64(len(c.Betas)) * float64(c.MaxSteps); w > maxWork {
-		return fmt.Errorf("runs = %d × %d β values × max-steps = %d = %.3g steps if no run escapes, more than %.0g (days at 5·10⁷ steps/s); lower max-steps or runs", c.Runs, len(c.Betas), c.MaxSteps, w, maxWork)
+		return fmt.Errorf("runs = %d × %d β values × maxsteps = %d = %.3g steps if no run escapes, more than %.0g (days at 5·10⁷ steps/s); lower maxsteps or runs", c.Runs, len(c.Betas), c.MaxSteps, w, maxWork)
 	}
 	for i, b := range c.Betas {
 		switch {
@@ -164,7 +164,7 @@ type Point struct {
 	// escapes and the total time (3.0/T when none escaped: "escape slower than").
 	KappaUpper run.Float `json:"kappa_upper_95"`
 	// Status is "escaped" (every run), "censored" (some runs reached
-	// max-steps: κ is the censored estimate), "slower" (none escaped: only
+	// maxsteps: κ is the censored estimate), "slower" (none escaped: only
 	// the bound) or "diverged" (every run).
 	Status       string  `json:"status"`
 	Escaped      int     `json:"escaped"`
@@ -471,7 +471,7 @@ func summarise(p *Point, outs []outcome, maxSteps int64) {
 	if p.Escaped == 0 {
 		p.Status = StatusSlower
 		p.KappaCI = rate.CI
-		p.Kappa = set(r, "kappa", 0, fmt.Errorf("no run escaped within max-steps = %d (t = %.3g): escape is slower than that, κ < %.3g (95 %%)", maxSteps, p.Eta*float64(maxSteps), rate.Upper))
+		p.Kappa = set(r, "kappa", 0, fmt.Errorf("no run escaped within maxsteps = %d (t = %.3g): escape is slower than that, κ < %.3g (95 %%)", maxSteps, p.Eta*float64(maxSteps), rate.Upper))
 		return
 	}
 	p.Status = StatusEscaped

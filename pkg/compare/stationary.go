@@ -54,7 +54,7 @@ func Stationary(sw linreg.StationarySweepResult) (StationaryFigures, Table, stri
 			etas = append(etas, p.Eta)
 		}
 		w := StationaryRow{P: r.NOutliers, B: p.B, Eta: p.Eta, HStar: r.HMean, Theory: r.PhiMean, Diverged: r.Diverged}
-		if !r.Diverged {
+		if r.Estimated() {
 			sum.Configurations++
 			w.Fit, w.CI, w.Hist = r.Fit.MLE, r.Fit.MLECI, r.Fit.Hist
 			w.Agree = r.Fit.MLECI.Contains(r.PhiMean)
@@ -100,8 +100,8 @@ The power law beats the best Gibbs law in likelihood in %d of %d configurations 
 // against the exact Eq.-4 density passes when the KS p-value exceeds 0.01
 // or the fitted φ is within 5 % of the density's φ-equivalent.
 func Eq4Check(res linreg.StationaryResult, eta float64) (Table, bool, error) {
-	if res.Diverged || res.Eq4 == nil {
-		return Table{}, false, fmt.Errorf("the check configuration (η=%g) diverged or has no Eq.-4 density", eta)
+	if !res.Estimated() || res.Eq4 == nil {
+		return Table{}, false, fmt.Errorf("the check configuration (η=%g) has no fit (%s) or no Eq.-4 density", eta, res.Reason)
 	}
 	ok := res.Eq4.KS.PValue > 0.01 || math.Abs(res.Eq4.RelDiff) < 0.05
 	return Table{Caption: fmt.Sprintf("SGD at η = %g, B = 1 against the exact Eq.-4 density", eta), Header: []string{"quantity", "value"}, Rows: [][]string{
@@ -129,7 +129,7 @@ func PhiRatiosAt(sw linreg.StationarySweepResult, eta float64) PhiRatios {
 	var p PhiRatios
 	for _, pt := range sw.Points {
 		r := pt.Result
-		if pt.Eta != eta || r.Diverged {
+		if pt.Eta != eta || !r.Estimated() {
 			continue
 		}
 		x := eta * r.HMean / float64(pt.B)

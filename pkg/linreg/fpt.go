@@ -120,9 +120,15 @@ func FPT(ctx context.Context, env run.Env, c FPTConfig) (run.Result[FPTResult], 
 		c.Kind = dynamics.SGD
 	}
 	c.C = c.thresholds()
-	return run.Checked(ctx, env, Engine, "linreg/fpt", FPTVersion, c, c.Seed, func(ctx context.Context, env run.Env) (FPTResult, error) {
+	r, err := run.Checked(ctx, env, Engine, "linreg/fpt", FPTVersion, c, c.Seed, func(ctx context.Context, env run.Env) (FPTResult, error) {
 		return fpt(ctx, c, env.Progress)
 	})
+	if err == nil && r.Result.Diverged > 0 {
+		// After the cache, so that results cached before this rule read the same:
+		// a diverged experiment has no fit (null), never a slope 0 [0, 0].
+		r.Result.Fit = passage.Undefined(r.Result.Diverged)
+	}
+	return r, err
 }
 
 func fpt(ctx context.Context, c FPTConfig, progress run.Progress) (FPTResult, error) {

@@ -86,6 +86,10 @@ type Eq4Comparison struct {
 	RelDiff       float64     `json:"rel_diff"`       // fitted φ / φ-equivalent − 1
 }
 
+// Estimated reports whether φ was fitted: false when the chains diverged
+// or never left the minimum (Reason says which).
+func (r StationaryResult) Estimated() bool { return !r.Diverged && r.Reason == "" }
+
 type sampler struct {
 	burn, every int64
 	per         int
@@ -153,6 +157,13 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 			res.Z = append(res.Z, s.z[i]...)
 		}
 	}
+	if at := atMinimum(res.Ell); at > 0 {
+		// The chains never left θ* in float64 (a step or dt so small that
+		// θ + step rounds back to θ): there is no distribution to fit.
+		res.Fit = estimate.UndefinedPhiFit(float64(q.P) / 2)
+		res.Reason = fmt.Sprintf("%d of %d samples have L = L* to float64 precision: the steps of %s (η = %g, dt = %g) move θ by less than rounding, so the chains never leave the minimum and φ is undefined (null); raise the step, dt or the noise (gld-hstar)", at, len(res.Ell), c.Kind, c.Eta, c.DT)
+		return res, nil
+	}
 	res.Fit, err = estimate.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+rng.BootstrapOffset)
 	if err != nil {
 		return res, fmt.Errorf("fitting φ: %w", err)
@@ -211,4 +222,16 @@ func Densities(c StationaryConfig, res StationaryResult, z []float64) (powerLaw,
 		eq4 = append(eq4, math.Max(d.PDFAt(x), 1e-300))
 	}
 	return powerLaw, gibbs, eq4, nil
+}
+
+// atMinimum counts the samples of L/L* that are not above 1: a chain that
+// sits at the minimum to float64 precision.
+func atMinimum(ell []float64) int {
+	n := 0
+	for _, l := range ell {
+		if !(l > 1) {
+			n++
+		}
+	}
+	return n
 }

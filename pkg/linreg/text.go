@@ -9,9 +9,12 @@ import (
 // WriteText prints the stationary result as a table (the CLI without -json).
 func (res StationaryResult) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if res.Diverged {
+	switch {
+	case res.Diverged:
 		fmt.Fprintf(tw, "DIVERGED\t%s\n", res.Reason)
-	} else {
+	case res.Reason != "":
+		fmt.Fprintf(tw, "NO ESTIMATE\t%s\n", res.Reason)
+	default:
 		fmt.Fprintf(tw, "φ fit (maximum likelihood)\t%.4g  [%.4g, %.4g]\n", res.Fit.MLE, float64(res.Fit.MLECI[0]), float64(res.Fit.MLECI[1]))
 		fmt.Fprintf(tw, "φ fit (histogram, as the paper)\t%.4g  [%.4g, %.4g]\n", res.Fit.Hist, float64(res.Fit.HistCI[0]), float64(res.Fit.HistCI[1]))
 	}

@@ -177,9 +177,9 @@ func FirstPassage(ctx context.Context, env run.Env, c FirstPassageConfig) (run.R
 // undefined marks the estimates of a diverged result as undefined (NaN):
 // a diverged experiment reports no slope, never 0 [0, 0].
 func undefined(res *FirstPassageResult) {
-	nan := math.NaN()
-	line := passage.Line{Slope: nan, Intercept: nan, CI: run.NewInterval(nan, nan)}
-	res.Fit.LogLog, res.Fit.LogLin, res.ImpliedN = line, line, nan
+	est := res.Fit.Estimates
+	res.Fit = passage.Undefined(res.Diverged)
+	res.Fit.Estimates, res.ImpliedN = est, math.NaN()
 }
 
 func continuation(ctx context.Context, sess *Session, pre Pretrained, ms MinimumSpectrum, c FirstPassageConfig, progress run.Progress) (FirstPassageResult, error) {

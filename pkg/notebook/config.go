@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"strings"
 
 	"github.com/sgdescape/sgdescape/pkg/suite"
 
@@ -33,31 +32,11 @@ func Settings() ([]param.Setting, error) {
 		return nil, fmt.Errorf("%s: %w", SetVar, err)
 	}
 	for _, s := range st {
-		if err := knownSetting(s); err != nil {
+		if err := registry.All().CheckSetting(s); err != nil {
 			return nil, fmt.Errorf("%s: %w", SetVar, err)
 		}
 	}
 	return st, nil
-}
-
-func knownSetting(s param.Setting) error {
-	var scopes []string
-	for _, e := range registry.All() {
-		if s.Scope != "" && e.Name != s.Scope {
-			continue
-		}
-		if _, ok := e.Params(run.Quick).Lookup(s.Name); ok {
-			return nil
-		}
-		scopes = append(scopes, e.Name)
-	}
-	if s.Scope != "" && len(scopes) == 0 {
-		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(registry.Names(), ", "))
-	}
-	if s.Scope != "" {
-		return fmt.Errorf("%s: %s has no parameter %q (sgdescape %s -h lists them)", s, s.Scope, s.Name, s.Scope)
-	}
-	return fmt.Errorf("%s: no experiment has a parameter %q (sgdescape help params lists them)", s, s.Name)
 }
 
 // Config returns cfg — a preset of the registered experiment name — with

@@ -40,6 +40,15 @@ type Result struct {
 	Bootstrap   int          `json:"bootstrap"`
 }
 
+// Undefined is the Result of an experiment whose runs diverged: no
+// estimates, and both fits NaN (written as null, with the path named in the
+// envelope's non_finite) — never a slope of 0 with interval [0, 0].
+func Undefined(diverged int) Result {
+	nan := math.NaN()
+	line := Line{Slope: nan, Intercept: nan, CI: run.NewInterval(nan, nan)}
+	return Result{LogLog: line, LogLin: line, Diverged: diverged}
+}
+
 // ErrTooFewReliable is returned by Analyze when fewer than two thresholds
 // have reliable passages (most runs censored): the estimates are still
 // returned — censoring is data — but the slope is undefined (NaN).

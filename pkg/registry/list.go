@@ -10,19 +10,19 @@ package registry
 
 import (
 	"context"
-
-	"github.com/sgdescape/sgdescape/pkg/diagnose"
-
+	"fmt"
 	"reflect"
-
-	"github.com/sgdescape/sgdescape/pkg/run"
-	"github.com/sgdescape/sgdescape/pkg/sweep/validity"
+	"strings"
 
 	"github.com/sgdescape/sgdescape/pkg/barrier"
+	"github.com/sgdescape/sgdescape/pkg/diagnose"
 	"github.com/sgdescape/sgdescape/pkg/experiment"
 	"github.com/sgdescape/sgdescape/pkg/linreg"
 	"github.com/sgdescape/sgdescape/pkg/ncrit"
 	"github.com/sgdescape/sgdescape/pkg/network"
+	"github.com/sgdescape/sgdescape/pkg/param"
+	"github.com/sgdescape/sgdescape/pkg/run"
+	"github.com/sgdescape/sgdescape/pkg/sweep/validity"
 	"github.com/sgdescape/sgdescape/pkg/theory"
 )
 
@@ -114,6 +114,30 @@ func (r Registry) Variants(name string) []string {
 		}
 	}
 	return out
+}
+
+// CheckSetting checks an override (SGDESCAPE_SET, suite -set) against the
+// registry: a scope must be a registered experiment and a name one of its
+// parameters (or, unscoped, a parameter of some experiment), so that a typo
+// is refused instead of silently doing nothing.
+func (r Registry) CheckSetting(s param.Setting) error {
+	var scopes []string
+	for _, e := range r {
+		if s.Scope != "" && e.Name != s.Scope {
+			continue
+		}
+		if _, ok := e.Params(run.Quick).Lookup(s.Name); ok {
+			return nil
+		}
+		scopes = append(scopes, e.Name)
+	}
+	if s.Scope != "" && len(scopes) == 0 {
+		return fmt.Errorf("%s: no experiment %q (experiments: %s)", s, s.Scope, strings.Join(r.Names(), ", "))
+	}
+	if s.Scope != "" {
+		return fmt.Errorf("%s: %s has no parameter %q (sgdescape %s -h lists them)", s, s.Scope, s.Name, s.Scope)
+	}
+	return fmt.Errorf("%s: no experiment has a parameter %q (sgdescape help params lists them)", s, s.Name)
 }
 
 // Names returns the distinct experiment names in registry order.

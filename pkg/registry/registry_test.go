@@ -62,6 +62,7 @@ var conceptNames = []struct {
 	{regexp.MustCompile(`^master seed`), []string{"seed"}},
 	{regexp.MustCompile(`^h\*, the outlier`), []string{"hstar"}},
 	{regexp.MustCompile(`^bootstrap resamples`), []string{"boot"}},
+	{regexp.MustCompile(`^steps per (first-passage )?run before it is censored`), []string{"maxsteps"}},
 }
 
 func TestOneSpellingPerParameter(t *testing.T) {
@@ -72,6 +73,28 @@ func TestOneSpellingPerParameter(t *testing.T) {
 					t.Errorf("%s -%s (%q): this concept is spelled %v everywhere", e.ID(), p.Name, p.Help, c.names)
 				}
 			}
+		}
+	}
+}
+
+// TestNoTwoSpellingsOfOneName: across the registry, two parameter names
+// that differ only in "-" or "_" (maxsteps and max-steps) are one name
+// spelled twice: a user who learnt one would be refused the other. (Case is
+// meaning: N is the number of samples, n the number of outliers.)
+func TestNoTwoSpellingsOfOneName(t *testing.T) {
+	spell := map[string]map[string][]string{} // normalised → spelling → experiments
+	for _, e := range All() {
+		for _, p := range e.Params(run.Quick).Params() {
+			k := strings.NewReplacer("-", "", "_", "").Replace(p.Name)
+			if spell[k] == nil {
+				spell[k] = map[string][]string{}
+			}
+			spell[k][p.Name] = append(spell[k][p.Name], e.ID())
+		}
+	}
+	for k, m := range spell {
+		if len(m) > 1 {
+			t.Errorf("%s is spelled %d ways: %v", k, len(m), m)
 		}
 	}
 }

@@ -39,6 +39,11 @@ func Command(ctx context.Context, reg Registry, o Options, envFor func(experimen
 	if err != nil {
 		return run.BadInput(fmt.Errorf("-set: %w", err))
 	}
+	for _, s := range settings {
+		if err := reg.CheckSetting(s); err != nil {
+			return run.BadInput(fmt.Errorf("-set: %w", err))
+		}
+	}
 	var only []string
 	if o.Only != "" {
 		only = strings.Split(o.Only, ",")

@@ -47,6 +47,8 @@ type Figure struct {
 // Registry is what the suite needs of the experiment registry (pkg/registry).
 type Registry interface {
 	Lookup(name, variant string) (experiment.Entry, bool)
+	// CheckSetting refuses an override no experiment declares.
+	CheckSetting(param.Setting) error
 }
 
 // Item is one experiment of the suite, configured.

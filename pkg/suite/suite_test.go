@@ -165,3 +165,26 @@ func TestOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownSettingsRefused: a -set naming no experiment, or a parameter
+// no experiment declares, is refused before any work (a typo never silently
+// does nothing); a known one is accepted.
+func TestUnknownSettingsRefused(t *testing.T) {
+	for _, c := range []struct {
+		set, want string
+	}{
+		{"x=1", `no experiment has a parameter "x"`},
+		{"bogus.eta=1", `no experiment "bogus"`},
+		{"fpt.etaa=1", `fpt has no parameter "etaa"`},
+		{"fpt.eta=0.05", ""},
+	} {
+		var out, errs strings.Builder
+		err := suite.Command(context.Background(), registry.All(), suite.Options{Out: t.TempDir(), List: true, Set: c.set, Scale: run.Quick}, envFor, &out, &errs)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("-set %s: %v", c.set, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !run.IsBadInput(err)):
+			t.Errorf("-set %s: error %v, want a bad-input error containing %q", c.set, err, c.want)
+		}
+	}
+}

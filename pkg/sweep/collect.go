@@ -22,14 +22,16 @@ import (
 //   - index, status (done, failed, missing), key;
 //   - one column per base flag and per axis, named as the flag, holding the
 //     value as the command took it;
-//   - the key results: every numeric or boolean leaf of the command's JSON
+//   - the key results: every numeric, boolean or text leaf of the command's JSON
 //     result (the "result" member of the CLI's {"result", "provenance"}
 //     envelope, or everything outside "provenance" for other JSON), named by
 //     its path with dots ("fit.phi_mle", "fit.phi_mle_ci.0", "eq4.ks.D",
 //     "fit.local_slopes.2.slope"), in sorted
 //     key order with list items in index order; a result leaf whose name is
-//     also a flag's gets the prefix "result.". Strings and nulls (an interval
-//     that could not be computed) are left empty;
+//     also a flag's gets the prefix "result.". Text leaves are kept (the
+//     reason a point diverged, was censored or has no estimate: "fit_note",
+//     "reasons.kappa"); a null (an interval that could not be computed) is
+//     an empty cell, and "non_finite" lists which numbers were NaN or ±Inf;
 //   - provenance, prefixed "prov.": the command's cache_key, git_revision,
 //     backend, from_cache, started_at and wall_seconds, and where the task
 //     ran (host, job) with the task's own wall time;
@@ -129,12 +131,28 @@ func Collect(p *Plan, st Store) (t *Table, missing []int, err error) {
 		obj, _ := v.(map[string]any)
 		pv, _ := obj["provenance"].(map[string]any)
 		delete(obj, "provenance")
+		// The envelope names the result's non-finite numbers (written as
+		// null) in "non_finite": one text column, so that an empty cell
+		// keeps its reason.
+		var nonFinite []string
+		if nf, ok := obj["non_finite"].([]any); ok {
+			delete(obj, "non_finite")
+			for _, e := range nf {
+				if s, ok := e.(string); ok {
+					nonFinite = append(nonFinite, s)
+				}
+			}
+		}
 		if inner, ok := obj["result"]; ok && len(obj) == 1 {
 			// The CLI's envelope {"result": …, "provenance": …}: the
 			// columns are the result's own leaves.
 			v = inner
 		}
 		flatten("", v, m, &order)
+		if len(nonFinite) > 0 {
+			m["non_finite"] = strCell(strings.Join(nonFinite, "; "))
+			order = append(order, "non_finite")
+		}
 		for _, c := range order {
 			if !seen[c] {
 				seen[c] = true
@@ -243,7 +261,7 @@ func flatten(prefix string, v any, m map[string]Cell, order *[]string) {
 		for i, e := range x {
 			flatten(join(prefix, strconv.Itoa(i)), e, m, order)
 		}
-	case json.Number, bool:
+	case json.Number, bool, string:
 		if prefix == "" {
 			return
 		}

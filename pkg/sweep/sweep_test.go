@@ -350,7 +350,7 @@ func TestCollect(t *testing.T) {
 		t.Errorf("missing %v, want [2 3]", missing)
 	}
 	wantCols := []string{"index", "status", "key", "P", "eta", "B", "result.B", "diverged", "eq4.ks.D", "local.0.slope", "local.1.slope",
-		"phi_ci.0", "phi_ci.1", "phi_fit", "prov.cache_key", "prov.git_revision", "prov.backend", "prov.from_cache", "prov.started_at",
+		"note", "phi_ci.0", "phi_ci.1", "phi_fit", "prov.cache_key", "prov.git_revision", "prov.backend", "prov.from_cache", "prov.started_at",
 		"prov.wall_seconds", "prov.host", "prov.job", "prov.task_wall_seconds", "error"}
 	if !reflect.DeepEqual(tab.Columns, wantCols) {
 		t.Errorf("columns\n%v\nwant\n%v", tab.Columns, wantCols)
@@ -387,8 +387,46 @@ func TestCollect(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &row); err != nil {
 		t.Fatal(err)
 	}
-	if row["phi_fit"] != 11.0 || row["phi_ci.1"] != nil || row["diverged"] != false || row["status"] != "done" {
+	if row["phi_fit"] != 11.0 || row["phi_ci.1"] != nil || row["diverged"] != false || row["status"] != "done" || row["note"] != "text" {
 		t.Errorf("JSON row %v", row)
+	}
+}
+
+// TestCollectEnvelopeWithNonFinite: a result whose numbers are partly
+// undefined comes in the CLI's envelope with a "non_finite" member; its
+// leaves are still the result's own columns (not "result.*"), the reason
+// text is kept and non_finite is one text column.
+func TestCollectEnvelopeWithNonFinite(t *testing.T) {
+	p := mustPlan(t, `{"experiment": "fpt", "base": {"P": 2}, "axes": {"eta": [0.1, 5]}}`)
+	st := Store{Dir: t.TempDir()}
+	ok := `{"result": {"phi": 3.5, "fit_note": ""}, "provenance": {"cache_key": "a"}}`
+	bad := `{"result": {"phi": null, "fit_note": "5 of 5 runs diverged"}, "provenance": {"cache_key": "b"}, "non_finite": ["result.phi (NaN)"]}`
+	for i, r := range []string{ok, bad} {
+		if err := st.Write(record(p, i, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tab, _, err := Collect(p, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := strings.Join(tab.Columns, " ")
+	if strings.Contains(cols, "result.") || !strings.Contains(cols, " phi ") || !strings.Contains(cols, " non_finite ") {
+		t.Fatalf("columns %v", tab.Columns)
+	}
+	var csvb bytes.Buffer
+	if err := tab.WriteCSV(&csvb); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(path, csvb.Bytes(), 0o644)
+	fr, err := ReadCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fr.Float(0, "phi") != 3.5 || !math.IsNaN(fr.Float(1, "phi")) || fr.Str(1, "fit_note") != "5 of 5 runs diverged" ||
+		fr.Str(1, "non_finite") != "result.phi (NaN)" || fr.Str(0, "non_finite") != "" {
+		t.Errorf("rows %v", fr.Rows)
 	}
 }
 

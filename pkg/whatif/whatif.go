@@ -7,6 +7,7 @@ package whatif
 
 import (
 	"fmt"
+	"html"
 	"math"
 
 	"github.com/sgdescape/sgdescape/pkg/compare"
@@ -89,8 +90,8 @@ func TheoryPanel(bOverEta, hStar, n, ratio, lStar float64) (string, error) {
 // density; note says which law fits better (log-likelihood per sample).
 // A diverged run (or one without samples) is an error.
 func StationaryFigure(c linreg.StationaryConfig, res linreg.StationaryResult) (fig plot.Figure, note string, err error) {
-	if res.Diverged || len(res.Z) == 0 {
-		return plot.Figure{}, "", fmt.Errorf("whatif: η = %g, B = %d diverged: no histogram", c.Eta, c.B)
+	if !res.Estimated() || len(res.Z) == 0 {
+		return plot.Figure{}, "", fmt.Errorf("whatif: η = %g, B = %d has no fit (%s): no histogram", c.Eta, c.B, res.Reason)
 	}
 	edges, dens, err := plot.Histogram(res.Z, 60, 0, 0, false)
 	if err != nil {
@@ -129,8 +130,8 @@ func StationaryPanel(c linreg.StationarySweepConfig, p linreg.StationaryPoint) (
 	cfg, res := c.Config(p), p.Result
 	fig, _, err := StationaryFigure(cfg, res)
 	if err != nil {
-		if res.Diverged || len(res.Z) == 0 {
-			return fmt.Sprintf("<p>η = %g, B = %d diverged: no histogram.</p>", cfg.Eta, cfg.B), nil
+		if !res.Estimated() || len(res.Z) == 0 {
+			return fmt.Sprintf("<p>η = %g, B = %d: no histogram (%s).</p>", cfg.Eta, cfg.B, html.EscapeString(res.Reason)), nil
 		}
 		return "", err
 	}
