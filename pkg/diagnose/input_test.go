@@ -110,7 +110,8 @@ func TestBadInput(t *testing.T) {
 		{"cross-entropy rows", func(c *Config) { c.Loss = model.CE; c.Targets = npy("rows.npy", []int{40, 3}, wrongRows) }, "sums to 0.6"},
 		{"NaN input", func(c *Config) { c.Data = npy("nan.npy", []int{40, 4}, nanX) }, "NaN at sample 7, value 2"},
 		{"Inf target", func(c *Config) { c.Targets = npy("inf.npy", []int{40, 3}, infY) }, "+Inf at sample 1, value 2"},
-		{"batch above N", func(c *Config) { c.B = 41 }, "B = 41 exceeds the N = 40"},
+		{"batch above N", func(c *Config) { c.B = 41 }, "B = 41 is not below the N = 40"},
+		{"batch equal N", func(c *Config) { c.B = 40 }, "B = N is gradient descent"},
 		{"Lanczos above P", func(c *Config) { c.Lanczos, c.TopK = 100, 3 }, "exceed the P = 51 parameters"},
 		{"zero η", func(c *Config) { c.Eta = 0 }, "learning rate"},
 		{"NaN η", func(c *Config) { c.Eta = math.NaN() }, "learning rate"},
@@ -257,6 +258,31 @@ func TestDeclareAndText(t *testing.T) {
 	for _, want := range []string{"verdict", res.Result.Stability.Verdict, "Tr Σ at B = 8", "n_c (Eq. 16)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestStabilityVerdict: n below n_c is stable, n above unstable, and
+// ηh* ≥ 2 is unstable whatever n (gradient descent itself overshoots),
+// checked against Eq. 16 by hand: n_c = 2(1 + B/(ηh*)).
+func TestStabilityVerdict(t *testing.T) {
+	cfg := Config{Eta: 0.1, B: 1, LossRatio: 5}
+	for _, c := range []struct {
+		eta, hstar, n float64
+		want          string
+	}{
+		{0.1, 1, 5, "stable"},    // n_c = 22
+		{0.1, 1, 30, "unstable"}, // n ≥ 22
+		{0.5, 2, 1.5, "stable"},  // ηh* = 1, n_c = 4
+		{1, 2.5, 1, "unstable"},  // ηh* = 2.5 ≥ 2, although n < n_c = 2.8
+	} {
+		cfg.Eta = c.eta
+		res := Result{L: 0.1, HStar: c.hstar}
+		res.Estimators.TraceRatio, res.Estimators.Participation, res.Estimators.Entropy = c.n, c.n, c.n
+		res.Estimators.AboveTenth = int(c.n)
+		res.TraceRatioExact = run.Float(math.NaN())
+		if s := stability(res, cfg); s.Verdict != c.want {
+			t.Errorf("η = %g, h* = %g, n = %g: %s (%s), want %s", c.eta, c.hstar, c.n, s.Verdict, s.Summary, c.want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package linreg
 
 import (
 	"fmt"
+	"math"
 	"io"
 	"text/tabwriter"
 )
@@ -36,9 +37,17 @@ func (res FPTResult) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(tw, "c\tmean FPT\tse\tcensored\treliable")
 	for i, e := range res.Fit.Estimates {
-		fmt.Fprintf(tw, "%g\t%.4g\t%.2g\t%d\t%v\n", e.C, e.Mean, float64(e.SE), res.Censored[i], e.Reliable)
+		mean := fmt.Sprintf("%.4g", e.Mean)
+		if e.Method == "km-restricted" { // a lower bound: runs were censored
+			mean = "≥ " + mean
+		}
+		fmt.Fprintf(tw, "%g\t%s\t%.2g\t%d\t%v\n", e.C, mean, float64(e.SE), res.Censored[i], e.Reliable)
 	}
-	fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\t%.4g  [%.4g, %.4g]\n", res.FitCMin, res.Fit.LogLog.Slope, float64(res.Fit.LogLog.CI[0]), float64(res.Fit.LogLog.CI[1]))
+	if ll := res.Fit.LogLog; math.IsNaN(ll.Slope) {
+		fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\tnone (see below)\n", res.FitCMin)
+	} else {
+		fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\t%.4g  [%.4g, %.4g]\n", res.FitCMin, ll.Slope, float64(ll.CI[0]), float64(ll.CI[1]))
+	}
 	fmt.Fprintf(tw, "slope theory B/(ηh*)+1−n/2, h* = mean %.4g\t%.4g\n", res.HMean, res.SlopeMean)
 	fmt.Fprintf(tw, "slope theory with h* = λ_max %.4g\t%.4g\n", res.HMax, res.SlopeMax)
 	if res.FitNote != "" {

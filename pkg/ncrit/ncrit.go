@@ -81,6 +81,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chains = %d: need at least 2 chains for an interval", c.Chains)
 	case c.Steps < 1 || c.Burn < 0 || c.Every < 1:
 		return fmt.Errorf("steps = %d, burn = %d, every = %d: steps ≥ 1, burn ≥ 0 and every ≥ 1 required", c.Steps, c.Burn, c.Every)
+	case c.Eta*float64(c.Burn) < 1 && !(1/c.Eta < maxSteps):
+		return fmt.Errorf("eta = %g is too small: one relaxation time 1/(ηh*) is %.3g steps (h* ≈ 1 for these data), more than any run can take; use a larger η", c.Eta, 1/c.Eta)
 	case c.Eta*float64(c.Burn) < 1:
 		// The relaxation time of unit-variance inputs is about 1/(ηh*) ≈ 1/η steps.
 		return fmt.Errorf("eta = %g, burn = %d: the burn-in is %.3g relaxation times 1/(ηh*) (h* ≈ 1 for these data), so the chains would still sit at θ*; use burn ≥ %.3g or a larger η", c.Eta, c.Burn, c.Eta*float64(c.Burn), math.Ceil(1/c.Eta))

@@ -53,6 +53,17 @@ func Command(ctx context.Context, reg Registry, o Options, envFor func(experimen
 		return err
 	}
 	dir, _ := filepath.Abs(o.Out)
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return run.BadInput(fmt.Errorf("-out %s: a file, not a folder; give the records folder (created if missing)", o.Out))
+	}
+	item := -1 // every item
+	if o.Item != "" {
+		i, err := strconv.Atoi(o.Item)
+		if err != nil || i < 0 || i >= len(items) {
+			return run.BadInput(fmt.Errorf("-item %q: the suite has %d items; give one of 0–%d (sgdescape suite %s -list)", o.Item, len(items), len(items)-1, o.Scale))
+		}
+		item = i
+	}
 	switch {
 	case o.List:
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -83,12 +94,8 @@ func Command(ctx context.Context, reg Registry, o Options, envFor func(experimen
 		_, err = fmt.Fprint(stdout, b.Script(time.Now()))
 		return err
 	}
-	if o.Item != "" {
-		i, err := strconv.Atoi(o.Item)
-		if err != nil || i < 0 || i >= len(items) {
-			return run.BadInput(fmt.Errorf("-item %q: the suite has %d items; give one of 0–%d (sgdescape suite %s -list)", o.Item, len(items), len(items)-1, o.Scale))
-		}
-		items = items[i : i+1]
+	if item >= 0 {
+		items = items[item : item+1]
 	}
 	ran, err := Run(ctx, items, dir, envFor, TextProgress(stderr))
 	if err != nil {

@@ -188,3 +188,20 @@ func TestUnknownSettingsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBadOutAndItemRefusedUpFront: -out naming a file and an -item out of
+// range are refused before anything runs, with -list too.
+func TestBadOutAndItemRefusedUpFront(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, []byte("x"), 0o644)
+	for _, o := range []suite.Options{
+		{Out: file, List: true}, {Out: file, Only: "00_theory"},
+		{Out: t.TempDir(), List: true, Item: "abc"}, {Out: t.TempDir(), List: true, Item: "-1"}, {Out: t.TempDir(), Item: "99"},
+	} {
+		o.Scale = run.Quick
+		var out, errs strings.Builder
+		if err := suite.Command(context.Background(), registry.All(), o, envFor, &out, &errs); err == nil || !run.IsBadInput(err) {
+			t.Errorf("%+v: %v, want a bad-input error", o, err)
+		}
+	}
+}

@@ -103,6 +103,9 @@ func (s Summary) WriteText(w io.Writer) error {
 		{"κ power law   (Eq. 15)", g6(s.KappaPowerLaw)}, {"κ Arrhenius, GLD at D = ηL*h*/B   (Eq. 5)", g6(s.KappaArrhenius)},
 		{"log barrier ln(Ls/L*)", g6(s.LogBarrier)}, {"linear barrier Ls − L*", g6(s.LinearBarrier)},
 	}
+	for _, w := range s.Warnings {
+		rows = append(rows, [2]string{"WARNING", w})
+	}
 	for _, r := range rows {
 		fmt.Fprintln(tw, strings.Join(r[:], "\t"))
 	}

@@ -271,6 +271,9 @@ type Summary struct {
 	GLDDiffusion      float64 `json:"gld_D"`              // D = ηL(θ*)h*/B
 	LogBarrier        float64 `json:"log_barrier"`        // ln[L(θˢ)/L(θ*)]
 	LinearBarrier     float64 `json:"linear_barrier"`     // ΔL = L(θˢ) − L(θ*)
+	// Warnings name inputs outside the formulas' domain (ηh* ≥ 2: the
+	// minimum is unstable for gradient descent itself).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summarize evaluates every formula of this package for one configuration.
@@ -291,5 +294,8 @@ func Summarize(s SGD, b Barrier) (Summary, error) {
 	out.LinearBarrier = b.LSaddle - b.LStar
 	out.LogKappaPowerLaw, _ = LogKappaPowerLaw(s, b)
 	out.LogKappaArrhenius, _ = LogKappaArrhenius(s, b)
+	if gd := s.Eta * s.HStar; gd >= 2 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("ηh* = %.3g ≥ 2: gradient descent is itself unstable along the outlier direction (|1 − ηh*| ≥ 1), so SGD diverges from this minimum whatever B; Eqs. 15–17 assume the small-step limit ηh* ≪ 2 and do not apply", gd))
+	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -209,6 +210,24 @@ func TestRatesInBeta(t *testing.T) {
 		}
 		if _, err := ArrheniusRate(c.pref, c.beta, c.b); err == nil {
 			t.Errorf("ArrheniusRate(%v, %v, %+v) accepted", c.pref, c.beta, c.b)
+		}
+	}
+}
+
+// TestWarnsOutsideTheDomain: ηh* ≥ 2 makes gradient descent itself
+// unstable, so the summary warns; just below 2 it does not.
+func TestWarnsOutsideTheDomain(t *testing.T) {
+	b := Barrier{LStar: 0.5, LSaddle: 1, N: 1}
+	for _, c := range []struct {
+		eta  float64
+		warn bool
+	}{{0.1, false}, {1.99, false}, {2, true}, {1e12, true}} {
+		sum, err := Summarize(SGD{Eta: c.eta, B: 1, HStar: 1}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(sum.Warnings) > 0; got != c.warn || (got && !strings.Contains(sum.Warnings[0], "ηh*")) {
+			t.Errorf("η = %g: warnings %q, want a warning: %v", c.eta, sum.Warnings, c.warn)
 		}
 	}
 }
