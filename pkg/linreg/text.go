@@ -2,8 +2,8 @@ package linreg
 
 import (
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"text/tabwriter"
 )
 
