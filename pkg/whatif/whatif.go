@@ -130,7 +130,10 @@ func StationaryPanel(c linreg.StationarySweepConfig, p linreg.StationaryPoint) (
 	cfg, res := c.Config(p), p.Result
 	fig, _, err := StationaryFigure(cfg, res)
 	if err != nil {
-		if !res.Estimated() || len(res.Z) == 0 {
+		switch {
+		case res.Diverged:
+			return fmt.Sprintf("<p>η = %g, B = %d diverged: no histogram.</p>", cfg.Eta, cfg.B), nil
+		case !res.Estimated() || len(res.Z) == 0:
 			return fmt.Sprintf("<p>η = %g, B = %d: no histogram (%s).</p>", cfg.Eta, cfg.B, html.EscapeString(res.Reason)), nil
 		}
 		return "", err

@@ -82,6 +82,10 @@ func TestStationaryPanel(t *testing.T) {
 	if _, _, err := StationaryFigure(c.Config(p), p.Result); err == nil {
 		t.Error("StationaryFigure of a diverged run must be an error")
 	}
+	p.Result.Diverged, p.Result.Reason = false, "the chains never leave the minimum"
+	if html, err := StationaryPanel(c, p); err != nil || !strings.Contains(html, "never leave the minimum") {
+		t.Errorf("point without a fit: %q, %v", html, err)
+	}
 }
 
 func TestOptions(t *testing.T) {
