@@ -355,16 +355,7 @@ func TestCollect(t *testing.T) {
 	if !reflect.DeepEqual(tab.Columns, wantCols) {
 		t.Errorf("columns\n%v\nwant\n%v", tab.Columns, wantCols)
 	}
-	var csvb bytes.Buffer
-	if err := tab.WriteCSV(&csvb); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "t.csv")
-	os.WriteFile(path, csvb.Bytes(), 0o644)
-	fr, err := ReadCSV(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fr := csvRoundTrip(t, tab)
 	if len(fr.Rows) != 4 || fr.Str(2, "status") != Missing || fr.Str(3, "status") != Failed || fr.Str(3, "error") != "boom" {
 		t.Errorf("rows: %v", fr.Rows)
 	}
@@ -392,6 +383,24 @@ func TestCollect(t *testing.T) {
 	}
 }
 
+// csvRoundTrip writes the table as CSV and reads it back as a Frame.
+func csvRoundTrip(t *testing.T, tab *Table) *Frame {
+	t.Helper()
+	var csvb bytes.Buffer
+	if err := tab.WriteCSV(&csvb); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.csv")
+	if err := os.WriteFile(path, csvb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fr, err := ReadCSV(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
 // TestCollectEnvelopeWithNonFinite: a result whose numbers are partly
 // undefined comes in the CLI's envelope with a "non_finite" member; its
 // leaves are still the result's own columns (not "result.*"), the reason
@@ -414,16 +423,7 @@ func TestCollectEnvelopeWithNonFinite(t *testing.T) {
 	if strings.Contains(cols, "result.") || !strings.Contains(cols, " phi ") || !strings.Contains(cols, " non_finite ") {
 		t.Fatalf("columns %v", tab.Columns)
 	}
-	var csvb bytes.Buffer
-	if err := tab.WriteCSV(&csvb); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "t.csv")
-	os.WriteFile(path, csvb.Bytes(), 0o644)
-	fr, err := ReadCSV(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fr := csvRoundTrip(t, tab)
 	if fr.Float(0, "phi") != 3.5 || !math.IsNaN(fr.Float(1, "phi")) || fr.Str(1, "fit_note") != "5 of 5 runs diverged" ||
 		fr.Str(1, "non_finite") != "result.phi (NaN)" || fr.Str(0, "non_finite") != "" {
 		t.Errorf("rows %v", fr.Rows)
