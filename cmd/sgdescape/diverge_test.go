@@ -59,6 +59,15 @@ func TestNetworkDivergenceIsFlagged(t *testing.T) {
 	}
 }
 
+// TestTinyStepRefusedUpFront: an SDE step so small that the samples span
+// no relaxation time is refused before work, naming dt.
+func TestTinyStepRefusedUpFront(t *testing.T) {
+	code, _, errs := call("stationary", "-dynamics", "sde4", "-dt", "1e-320", "-samples", "200")
+	if code != 2 || !strings.Contains(errs, "dt = 1e-320") || !strings.Contains(errs, "relaxation times") {
+		t.Errorf("exit %d, %q", code, lastLine(errs))
+	}
+}
+
 // TestNoEstimateIsNullWithReason: a linear-regression run that diverges, or
 // whose steps never move θ off the minimum, reports its estimates as null
 // with the reason in JSON and in text — never a slope or φ of 0 [0, 0] and
@@ -71,7 +80,6 @@ func TestNoEstimateIsNullWithReason(t *testing.T) {
 		text         string
 	}{
 		{[]string{"fpt", "-eta", "5", "-N", "100", "-runs", "5", "-boot", "10", "-maxsteps", "10000"}, "fit.loglog.slope", "fit_note", "DIVERGED"},
-		{[]string{"stationary", "-dynamics", "sde4", "-dt", "1e-320", "-samples", "200"}, "fit.phi_mle", "reason", "NO ESTIMATE"},
 		{[]string{"stationary", "-dynamics", "gld", "-gld-hstar", "1e-320", "-samples", "200"}, "fit.phi_mle", "reason", "NO ESTIMATE"},
 	} {
 		code, out, errs := call(append(c.args, "-json")...)

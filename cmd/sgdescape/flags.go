@@ -71,9 +71,24 @@ func parse(fs *flag.FlagSet, args []string, help ...func(io.Writer) error) error
 // the flag first and says what kind of value it wants.
 func explainParseError(fs *flag.FlagSet, err error) error {
 	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		// Keep the flag package's words (tools parse them) and point to the
+		// spelling that exists: -max-steps → -maxsteps, -Eta → -eta.
+		norm := func(s string) string { return strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(s)) }
+		var near []string
+		fs.VisitAll(func(f *flag.Flag) {
+			if norm(f.Name) == norm(name) {
+				near = append(near, "-"+f.Name)
+			}
+		})
+		if len(near) > 0 {
+			return fmt.Errorf("%s (did you mean %s?)", msg, strings.Join(near, " or "))
+		}
+		return err
+	}
 	m := invalidValue.FindStringSubmatch(msg)
 	if m == nil {
-		return err // "flag provided but not defined: -x" and the like already name the flag (and tools parse them)
+		return err // other messages already name the flag
 	}
 	val, name, why := m[1], m[2], m[3]
 	want := ""

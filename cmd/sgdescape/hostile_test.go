@@ -230,3 +230,21 @@ func TestHelpForEveryCommand(t *testing.T) {
 		t.Errorf("help nosuchcommand: exit %d", code)
 	}
 }
+
+// TestUnknownFlagNamesTheSpelling: a flag spelt with other case, "-" or "_"
+// than the registry's is refused with the spelling that exists.
+func TestUnknownFlagNamesTheSpelling(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"barrier", "-max-steps", "10"}, "did you mean -maxsteps?"},
+		{[]string{"fpt", "-Eta", "1"}, "did you mean -eta?"},
+		{[]string{"stationary", "-dt_", "1"}, "did you mean -dt?"},
+	} {
+		code, _, errs := call(c.args...)
+		if code != 2 || !strings.Contains(errs, "flag provided but not defined") || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 and %q", c.args, code, lastLine(errs), c.want)
+		}
+	}
+}

@@ -47,6 +47,16 @@ type Config struct {
 	HStar float64 `json:"h_star,omitempty"`
 }
 
+// TimeStep is the time one step advances: η for SGD, DT (default η) for
+// the SDEs. Relaxation times in steps, such as the automatic burn-in
+// 20/(h·λ_min), divide by it.
+func (c Config) TimeStep() float64 {
+	if c.Kind == SGD || c.DT == 0 {
+		return c.Eta
+	}
+	return c.DT
+}
+
 // Validate checks the configuration against the problem.
 func (c Config) Validate(q *Quadratic) error { return c.ValidateFor(q.N) }
 

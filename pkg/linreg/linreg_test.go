@@ -3,6 +3,7 @@ package linreg
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/data"
@@ -230,5 +231,32 @@ func TestCensoredFPTIsAResult(t *testing.T) {
 		if n != c.Runs {
 			t.Errorf("threshold %d: %d censored of %d", i, n, c.Runs)
 		}
+	}
+}
+
+// TestStationaryTimeScale: the automatic burn-in and the sampled window are
+// counted in time (η for SGD, dt for an SDE), not steps: an SDE step of 1e-8
+// with 100 steps between samples spans 4·10⁻⁴ time units, far less than a
+// relaxation time, and is refused before work; dt = η is accepted.
+func TestStationaryTimeScale(t *testing.T) {
+	c := PaperStationary(run.Quick)
+	c.Kind, c.DT, c.Samples, c.Boot = dynamics.SDE4, 1e-8, 400, 10
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "relaxation times") {
+		t.Errorf("dt = 1e-8: %v, want a refusal naming the relaxation times", err)
+	}
+	c.DT = c.Eta
+	if err := c.Validate(); err != nil {
+		t.Errorf("dt = η: %v", err)
+	}
+	if got, want := c.TimeStep(), c.Eta; got != want {
+		t.Errorf("TimeStep = %v, want η = %v", got, want)
+	}
+	c.DT = 0.01
+	if got := c.TimeStep(); got != 0.01 {
+		t.Errorf("SDE TimeStep = %v, want dt = 0.01", got)
+	}
+	c.Kind = dynamics.SGD
+	if got := c.TimeStep(); got != c.Eta {
+		t.Errorf("SGD TimeStep = %v, want η", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/passage"
@@ -16,7 +17,7 @@ func (c *StationaryConfig) Declare(s *param.Set) {
 	c.Config.Declare(s)
 	s.Int(&c.Samples, "samples", "samples of θ, in total over the chains", param.Min(10))
 	s.Int(&c.Every, "every", "SGD steps between two samples", param.Min(1))
-	s.Int64(&c.Burn, "burn", "burn-in steps before the first sample", param.Min(1), param.Auto("20/(η·λ_min)"))
+	s.Int64(&c.Burn, "burn", "burn-in steps before the first sample", param.Min(1), param.Auto("20/(h·λ_min), h = η or the SDE step dt"))
 	s.Int(&c.Chains, "chains", "independent chains (the paper: 1)", param.Min(1))
 	s.Int(&c.Bins, "bins", "histogram bins of the paper-style φ fit", param.Min(3))
 	s.Int(&c.Boot, "boot", "bootstrap resamples of the φ intervals", param.Max(estimate.MaxBoot))
@@ -43,6 +44,10 @@ const minSamplesPerBin = 5
 // about two hours.
 const maxStationarySteps = 1e11
 
+// minRelaxations is the fewest relaxation times 1/λ_min the samples of a
+// stationary chain must span.
+const minRelaxations = 10
+
 // checkRun refuses settings that pass the field checks but cannot give a
 // result: L(θ*) = 0, B ≥ N (full-batch gradient descent has no noise and
 // never leaves θ*).
@@ -68,15 +73,25 @@ func (c StationaryConfig) checkSampling() error {
 	if c.Chains > c.Samples/minSamplesPerBin {
 		return fmt.Errorf("chains = %d leaves fewer than %d samples per chain (samples = %d); use fewer chains", c.Chains, minSamplesPerBin, c.Samples)
 	}
+	r := 1 - math.Sqrt(float64(c.P)/float64(c.N))
+	lmin := c.XStd * c.XStd * r * r // λ_min's Marchenko–Pastur estimate
 	b, how := float64(c.Burn), "burn"
 	if c.Burn == 0 {
-		how = "20/(η·λ_min), the automatic burn-in"
-		r := 1 - math.Sqrt(float64(c.P)/float64(c.N))
-		b = 20 / (c.Eta * c.XStd * c.XStd * r * r)
+		how = "20/(h·λ_min), the automatic burn-in (h = η, or dt for an SDE)"
+		b = 20 / (c.TimeStep() * lmin)
+	}
+	// The samples must span several relaxation times 1/λ_min, or they are
+	// one correlated stretch of a chain and φ is a number without meaning.
+	if w := math.Ceil(float64(c.Samples)/float64(c.Chains)) * float64(c.Every) * c.TimeStep(); w*lmin < minRelaxations {
+		step := "eta" // the time step of SGD, and of an SDE by default
+		if c.Kind != dynamics.SGD && c.DT != 0 {
+			step = "dt"
+		}
+		return fmt.Errorf("%s = %g, every = %d, samples = %d: the samples of a chain span %.3g time units, fewer than %d relaxation times 1/λ_min ≈ %.3g, so they are one correlated stretch and cannot give φ; raise %s, every or samples", step, c.TimeStep(), c.Every, c.Samples, w, minRelaxations, 1/lmin, step)
 	}
 	per := b + math.Ceil(float64(c.Samples)/float64(c.Chains))*float64(c.Every)
 	if total := per * float64(c.Chains); !(total <= maxStationarySteps) {
-		return fmt.Errorf("eta = %g, every = %d, samples = %d: the run needs about %.3g steps (a burn-in of %.3g from %s, then samples × every), more than %.0g (hours of work); raise eta or lower every, samples or burn", c.Eta, c.Every, c.Samples, total, b, how, maxStationarySteps)
+		return fmt.Errorf("eta = %g, every = %d, samples = %d: the run needs about %.3g steps (a burn-in of %.3g from %s, then samples × every), more than %.0g (hours of work); raise eta (or dt) or lower every, samples or burn", c.Eta, c.Every, c.Samples, total, b, how, maxStationarySteps)
 	}
 	return estimate.CheckBoot(c.Boot, float64(c.Samples), estimate.BootWorkStationary, "samples")
 }

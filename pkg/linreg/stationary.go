@@ -21,7 +21,7 @@ type StationaryConfig struct {
 	dynamics.Config
 	Samples int   `json:"samples"` // samples in total (split over Chains)
 	Every   int   `json:"every"`   // steps between samples
-	Burn    int64 `json:"burn"`    // steps discarded first (0: 20/(η·λ_min))
+	Burn    int64 `json:"burn"`    // steps discarded first (0: 20/(h·λ_min), h = η or the SDE step)
 	Chains  int   `json:"chains"`  // independent chains (1 as in the paper)
 	Bins    int   `json:"bins"`    // histogram bins of the paper-style fit
 	Boot    int   `json:"boot"`    // bootstrap resamples
@@ -131,7 +131,7 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 	res.PhiMax = phiTheory(c.Eta, c.B, res.HMax)
 	burn := c.Burn
 	if burn == 0 {
-		burn = int64(math.Ceil(20 / (c.Eta * res.HMin)))
+		burn = int64(math.Ceil(20 / (c.TimeStep() * res.HMin)))
 	}
 	res.Burn = burn
 	per := (c.Samples + c.Chains - 1) / c.Chains
@@ -158,10 +158,15 @@ func stationary(ctx context.Context, c StationaryConfig, progress run.Progress) 
 		}
 	}
 	if at := atMinimum(res.Ell); at > 0 {
-		// The chains never left θ* in float64 (a step or dt so small that
-		// θ + step rounds back to θ): there is no distribution to fit.
+		// Samples at θ* in float64 (a step or noise so small that θ + step
+		// rounds back to θ*): log(L/L*) is −∞ there and the law of Eq. 17
+		// cannot be fitted.
 		res.Fit = estimate.UndefinedPhiFit(float64(q.P) / 2)
-		res.Reason = fmt.Sprintf("%d of %d samples have L = L* to float64 precision: the steps of %s (η = %g, dt = %g) move θ by less than rounding, so the chains never leave the minimum and φ is undefined (null); raise the step, dt or the noise (gld-hstar)", at, len(res.Ell), c.Kind, c.Eta, c.DT)
+		what := "the chains never leave the minimum"
+		if at < len(res.Ell) {
+			what = "near θ* the steps round back to θ* exactly"
+		}
+		res.Reason = fmt.Sprintf("%d of %d samples have L = L* to float64 precision: %s (%s, η = %g, time step %g), where log(L/L*) = −∞, so φ is undefined (null); raise the step, dt or the noise (gld-hstar)", at, len(res.Ell), what, c.Kind, c.Eta, c.TimeStep())
 		return res, nil
 	}
 	res.Fit, err = estimate.FitPhi(s.ell, float64(q.P)/2, c.Bins, c.Boot, c.Seed+rng.BootstrapOffset)

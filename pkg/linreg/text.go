@@ -5,6 +5,8 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/sgdescape/sgdescape/pkg/dynamics"
 )
 
 // WriteText prints the stationary result as a table (the CLI without -json).
@@ -32,7 +34,7 @@ func (res StationaryResult) WriteText(w io.Writer) error {
 func (res FPTResult) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if res.Diverged > 0 {
-		fmt.Fprintf(tw, "DIVERGED\t%d runs blew up; no first-passage statistics\n", res.Diverged)
+		fmt.Fprintf(tw, "DIVERGED\t%d of the runs blew up (loss non-finite or above %g·L*); no first-passage statistics\n", res.Diverged, dynamics.DivergenceFactor)
 		return tw.Flush()
 	}
 	fmt.Fprintln(tw, "c\tmean FPT\tse\tcensored\treliable")
@@ -43,9 +45,10 @@ func (res FPTResult) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%g\t%s\t%.2g\t%d\t%v\n", e.C, mean, float64(e.SE), res.Censored[i], e.Reliable)
 	}
-	if ll := res.Fit.LogLog; math.IsNaN(ll.Slope) {
-		fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\tnone (see below)\n", res.FitCMin)
-	} else {
+	switch ll := res.Fit.LogLog; {
+	case math.IsNaN(ll.Slope):
+		fmt.Fprintf(tw, "slope fit\tnone (see below)\n")
+	default:
 		fmt.Fprintf(tw, "slope fit (c ≥ %.3g)\t%.4g  [%.4g, %.4g]\n", res.FitCMin, ll.Slope, float64(ll.CI[0]), float64(ll.CI[1]))
 	}
 	fmt.Fprintf(tw, "slope theory B/(ηh*)+1−n/2, h* = mean %.4g\t%.4g\n", res.HMean, res.SlopeMean)
