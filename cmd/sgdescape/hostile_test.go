@@ -248,3 +248,11 @@ func TestUnknownFlagNamesTheSpelling(t *testing.T) {
 		}
 	}
 }
+
+// TestSuiteEmptyItemRefused: -item given but empty is a typo, not "every item".
+func TestSuiteEmptyItemRefused(t *testing.T) {
+	code, _, errs := call("suite", "-out", t.TempDir(), "-item", "")
+	if code != 2 || !strings.Contains(errs, "-item: empty") {
+		t.Errorf("exit %d, %q", code, lastLine(errs))
+	}
+}

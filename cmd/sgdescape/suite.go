@@ -3,6 +3,7 @@ package main
 // `sgdescape suite`: every figure's experiments, headless, as records (pkg/suite).
 
 import (
+	"flag"
 	"io"
 	"os"
 	"strings"
@@ -37,6 +38,11 @@ func runSuite(args []string, stdout, stderr io.Writer) error {
 	noCache := fs.Bool("nocache", false, nocacheHelp)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var emptyItem bool
+	fs.Visit(func(f *flag.Flag) { emptyItem = emptyItem || (f.Name == "item" && o.Item == "") })
+	if emptyItem {
+		return usagef("-item: empty; give an item number of -list (or leave -item out to run every item)")
 	}
 	scale, err := run.ParseScale(name)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sgdescape/sgdescape/pkg/sweep"
@@ -79,5 +80,20 @@ func TestMap(t *testing.T) {
 	}
 	if _, err := line.PNG("x", 0, 0); err == nil {
 		t.Error("1-D map drawn as a heat map")
+	}
+}
+
+// TestRowOffTheGridRefused: a row whose axis value is not a number (an
+// edited table) is an error naming the row, never silently left out.
+func TestRowOffTheGridRefused(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(p, []byte("index,status,eta,B,diverged,phi_fit,phi_ci.0,phi_ci.1,phi_theory\n0,done,0.1,1,false,10.5,10,11,11\n1,done,abc,1,false,6,5,7,6\n"), 0o644)
+	fr, err := sweep.ReadCSV(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Ratio{Value: "phi_fit", Lo: "phi_ci.0", Hi: "phi_ci.1", Theory: "phi_theory"}
+	if _, err := FromFrame(fr, "eta", "B", r, 0.1, nil); err == nil || !strings.Contains(err.Error(), `row 1: eta = "abc"`) {
+		t.Errorf("%v, want an error naming row 1", err)
 	}
 }
