@@ -683,12 +683,12 @@ func stability(res Result, cfg Config) Stability {
 		s.Summary = fmt.Sprintf("Ambiguous: the estimates of n (%.3g to %.3g) fall on both sides of n_c = 2(1 + B/(ηh*)) = %.3g (Eq. 16) at η = %g, B = %d, h* = %.4g; %d of %d say stable.",
 			lo, hi, s.NC, cfg.Eta, cfg.B, res.HStar, stable, stable+unstable)
 	}
-	if gd := cfg.Eta * res.HStar; gd >= 2 {
+	if sgd.GradientDescentUnstable() {
 		// Outside the small-step limit the paper's formulas assume: even
 		// gradient descent, without noise, leaves along the top direction.
 		s.Verdict = "unstable"
 		s.Summary = fmt.Sprintf("Unstable for gradient descent itself: ηh* = %.3g ≥ 2 at η = %g, h* = %.4g, so every step overshoots along the top Hessian direction (|1 − ηh*| ≥ 1) whatever B; Eq. 16's n_c = %.3g and Eq. 15 assume ηh* ≪ 2 and do not apply. Lower η below 2/h* = %.3g.",
-			gd, cfg.Eta, res.HStar, s.NC, 2/res.HStar)
+			cfg.Eta*res.HStar, cfg.Eta, res.HStar, s.NC, 2/res.HStar)
 	}
 	return s
 }

@@ -40,13 +40,10 @@ func (c FPTConfig) MemoryBytes() float64 {
 // the SDE step otherwise (0, unknown, for GLD, whose real-time step varies
 // with the loss).
 func timeResolution(c FPTConfig) float64 {
-	switch {
-	case c.Kind == dynamics.GLD:
+	if c.Kind == dynamics.GLD {
 		return 0
-	case c.Kind == dynamics.SGD || c.DT == 0:
-		return c.Eta
 	}
-	return c.DT
+	return c.TimeStep()
 }
 
 // MemoryBytes of the grid: its points run one after another, so the largest

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sgdescape/sgdescape/pkg/dynamics"
 	"github.com/sgdescape/sgdescape/pkg/estimate"
 	"github.com/sgdescape/sgdescape/pkg/param"
 	"github.com/sgdescape/sgdescape/pkg/passage"
@@ -84,7 +83,7 @@ func (c StationaryConfig) checkSampling() error {
 	// one correlated stretch of a chain and φ is a number without meaning.
 	if w := math.Ceil(float64(c.Samples)/float64(c.Chains)) * float64(c.Every) * c.TimeStep(); w*lmin < minRelaxations {
 		step := "eta" // the time step of SGD, and of an SDE by default
-		if c.Kind != dynamics.SGD && c.DT != 0 {
+		if c.TimeStep() != c.Eta {
 			step = "dt"
 		}
 		return fmt.Errorf("%s = %g, every = %d, samples = %d: the samples of a chain span %.3g time units, fewer than %d relaxation times 1/λ_min ≈ %.3g, so they are one correlated stretch and cannot give φ; raise %s, every or samples", step, c.TimeStep(), c.Every, c.Samples, w, minRelaxations, 1/lmin, step)

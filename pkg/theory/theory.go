@@ -22,6 +22,11 @@ type SGD struct {
 }
 
 // Validate reports the first invalid field with a message that says how to fix it.
+// GradientDescentUnstable reports ηh* ≥ 2: even noiseless gradient descent
+// overshoots along the outlier direction (|1 − ηh*| ≥ 1), outside the
+// small-step limit ηh* ≪ 2 that Eqs. 15–17 assume.
+func (s SGD) GradientDescentUnstable() bool { return s.Eta*s.HStar >= 2 }
+
 func (s SGD) Validate() error {
 	switch {
 	case !(s.Eta > 0) || math.IsInf(s.Eta, 0):
@@ -294,8 +299,8 @@ func Summarize(s SGD, b Barrier) (Summary, error) {
 	out.LinearBarrier = b.LSaddle - b.LStar
 	out.LogKappaPowerLaw, _ = LogKappaPowerLaw(s, b)
 	out.LogKappaArrhenius, _ = LogKappaArrhenius(s, b)
-	if gd := s.Eta * s.HStar; gd >= 2 {
-		out.Warnings = append(out.Warnings, fmt.Sprintf("ηh* = %.3g ≥ 2: gradient descent is itself unstable along the outlier direction (|1 − ηh*| ≥ 1), so SGD diverges from this minimum whatever B; Eqs. 15–17 assume the small-step limit ηh* ≪ 2 and do not apply", gd))
+	if s.GradientDescentUnstable() {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("ηh* = %.3g ≥ 2: gradient descent is itself unstable along the outlier direction (|1 − ηh*| ≥ 1), so SGD diverges from this minimum whatever B; Eqs. 15–17 assume the small-step limit ηh* ≪ 2 and do not apply", s.Eta*s.HStar))
 	}
 	return out, nil
 }

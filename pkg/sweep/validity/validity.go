@@ -97,7 +97,11 @@ func FromFrame(fr *sweep.Frame, x, y string, r Ratio, tol float64, keep func(row
 		if i >= len(m.X) || j >= len(m.Y) || m.X[i] != fr.Float(row, x) || (y != "" && m.Y[j] != fr.Float(row, y)) {
 			// A row whose axis value is not a number: the table was edited or
 			// is not a sweep's; say so rather than draw a map without it.
-			return nil, fmt.Errorf("validity: row %d: %s = %q, %s = %q is not a point of the grid (not a number); is the table a collected sweep?", row, x, fr.Str(row, x), y, fr.Str(row, y))
+			at := fmt.Sprintf("%s = %q", x, fr.Str(row, x))
+			if y != "" {
+				at += fmt.Sprintf(", %s = %q", y, fr.Str(row, y))
+			}
+			return nil, fmt.Errorf("validity: row %d: %s is not a point of the grid (not a number); is the table a collected sweep?", row, at)
 		}
 		if seen[[2]int{i, j}] {
 			return nil, fmt.Errorf("validity: two rows at %s=%g %s=%g; select one with keep (another parameter varies)", x, m.X[i], y, m.Y[j])
